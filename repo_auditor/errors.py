@@ -20,7 +20,8 @@
     │   ├── LMConnectionError         provider unreachable or timing out
     │   └── LMResponseError           malformed reply from the provider
     ├── BudgetExceededError           a run budget (calls, tokens, cost, time) was used up; carries what was spent
-    └── ReportError                   a template is missing or refers to a value that does not exist
+    └── ReportError                   a template is missing or refers to a value that does not exist,
+                                      or a saved report cannot be read
 
 Errors carry data as attributes (the path, the ref, the budget spent) so callers can act on them; the message alone is
 enough for a person reading one line.
@@ -130,4 +131,4 @@ class BudgetExceededError(RepoAuditorError):
 
 
 class ReportError(RepoAuditorError):
-    """A report template is missing or refers to a value that does not exist."""
+    """A report template is missing or refers to a value that does not exist, or a saved report cannot be read."""

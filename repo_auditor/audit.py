@@ -1,0 +1,244 @@
+"""The audit pipeline: repository -> file-tree context -> exploring RLM -> synthesis -> verified report.
+
+``audit(path, question)`` is the one-call form. ``RepoAuditor`` is the same composition as a reusable object whose stages
+can be swapped: ``explore`` (an RLM with the repository tools, returning an answer and raw findings) and ``synthesizer``
+(a model step that writes the final answer from the findings; ``None`` skips it). Verification against the code always
+runs last, so nothing a model writes at either stage reaches the headline unchecked.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from repo_auditor import settings
+from repo_auditor.findings import Coverage, Finding, ModelUsage, RepoInfo, Report, parse_findings
+from repo_auditor.prediction import Prediction, Progress, Step
+from repo_auditor.reply import extract_json_object
+from repo_auditor.signature import InputField, OutputField
+from repo_auditor.synthesis import Synthesizer, build_report
+
+if TYPE_CHECKING:
+    from repo_auditor.loader import Repository
+
+# The file tree the model sees first: enough to orient, small enough to leave room for the exploration.
+FILE_TREE_BUDGET_CHARS = 6_000
+
+
+class AuditSignature:
+    """You are auditing a source-code repository to answer the question. The repository is NOT in your variables:
+    `repo_tree` is only its file tree. Explore with the tools (grep to find, symbols to locate definitions, read_file
+    to read exact lines), keep notes in Python variables, and use llm_query on focused snippets when judgement is
+    needed. Every finding must cite the exact lines that support it: copy `evidence` verbatim from read_file output
+    (without the line-number prefix). Report only what the code shows; say so when nothing relevant was found."""
+
+    repo_tree: str = InputField(desc="the repository's file tree with sizes and line counts")
+    question: str = InputField(desc="what the user wants to know about the repository")
+    answer: str = OutputField(desc="a direct answer to the question in Markdown, citing code as path:line")
+    findings: list[dict] = OutputField(
+        desc="one dict per finding with keys title, severity (info|low|medium|high|critical), path, line, "
+        "end_line (optional), evidence (the cited lines copied verbatim), explanation; [] when there are none"
+    )
+
+
+SYNTHESIS_PROMPT = """You are writing the final answer of a code audit.
+
+Question: {question}
+
+The explorer's draft answer:
+{answer}
+
+The explorer's findings (JSON; each cites lines of the repository):
+{findings}
+
+Write the final answer: direct, in Markdown, citing code as path:line, using only what the findings and the draft
+support. You may merge duplicate findings, sharpen titles and explanations, and correct severities; do not invent new
+locations or evidence, and keep each finding's path, line and evidence exactly as given.
+
+Reply with one JSON object and nothing else:
+{{"answer": "<markdown>", "findings": [{{"title": ..., "severity": ..., "path": ..., "line": ..., "end_line": ...,
+"evidence": ..., "explanation": ...}}]}}"""
+
+
+class LMSynthesizer:
+    """The synthesis predictor: one model call that turns the explorer's draft and findings into the final answer.
+
+    A reply that is not the requested JSON leaves the draft and findings as they were (and says so in
+    ``last_problem``); the audit never fails on a bad synthesis reply.
+    """
+
+    def __init__(self, lm: Any = None):
+        self.lm = lm
+        self.last_problem: str | None = None
+        self.completion: Any = None
+
+    def __call__(self, question: str, answer: str, findings: list[Finding]) -> tuple[str, list[Finding]]:
+        lm = settings.resolve_lm(self.lm)
+        payload = json.dumps([_finding_for_prompt(f) for f in findings], indent=1, ensure_ascii=False)
+        prompt = SYNTHESIS_PROMPT.format(question=question, answer=answer or "(none)", findings=payload)
+        self.completion = lm.complete([{"role": "user", "content": prompt}])
+        try:
+            data = extract_json_object(self.completion.text)
+        except ValueError as exc:
+            self.last_problem = f"synthesis reply was not the requested JSON ({exc}); kept the explorer's answer"
+            return answer, findings
+        new_answer = data.get("answer")
+        new_findings, problems = parse_findings(data.get("findings", []))
+        if not isinstance(new_answer, str) or not new_answer.strip():
+            self.last_problem = "synthesis reply had no answer; kept the explorer's answer"
+            return answer, findings
+        if problems and not new_findings and findings:
+            self.last_problem = "synthesis reply's findings could not be read; kept the explorer's findings"
+            return new_answer, findings
+        return new_answer, new_findings
+
+
+def _finding_for_prompt(finding: Finding) -> dict[str, Any]:
+    return {
+        "title": finding.title, "severity": finding.severity.label, "path": finding.location.path,
+        "line": finding.location.line, "end_line": finding.location.end_line, "evidence": finding.evidence,
+        "explanation": finding.explanation,
+    }
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """The run budgets of one audit (see ``RLM`` for their meaning)."""
+
+    max_iterations: int = 20
+    max_llm_calls: int = 50
+    max_output_chars: int = 10_000
+    max_cost: float | None = None
+    max_time: float | None = None
+    max_tokens: int | None = None
+
+
+class RepoAuditor:
+    """explore (RLM + repository tools) -> synthesize (model) -> verify (deterministic) -> Report.
+
+    ``lm`` / ``sub_lm``: models (else ``repo_auditor.configure``). ``synthesizer``: a ``Synthesizer`` callable,
+    ``"model"`` (default: ``LMSynthesizer`` on the main model) or None to skip. ``explorer_factory(tools, budgets)``
+    returns the exploring module (anything called with ``repo_tree=`` and ``question=`` that returns a Prediction
+    with ``answer`` and ``findings``); the default builds an ``RLM`` on ``AuditSignature``.
+    """
+
+    def __init__(
+        self,
+        *,
+        lm: Any = None,
+        sub_lm: Any = None,
+        budgets: Budgets = Budgets(),
+        synthesizer: Synthesizer | str | None = "model",
+        explorer_factory: Callable[..., Any] | None = None,
+        redact: bool = True,
+        verbose: bool = False,
+        trace: str | None = None,
+        on_step: Callable[[Step, Progress], None] | None = None,
+        interpreter: Any = None,
+    ):
+        self.lm = lm
+        self.sub_lm = sub_lm
+        self.budgets = budgets
+        self.synthesizer = LMSynthesizer(lm) if synthesizer == "model" else synthesizer
+        self.explorer_factory = explorer_factory or self.default_explorer
+        self.redact = redact
+        self.verbose = verbose
+        self.trace = trace
+        self.on_step = on_step
+        self.interpreter = interpreter
+
+    def default_explorer(self, tools: Any, budgets: Budgets) -> Any:
+        from repo_auditor.rlm import RLM
+
+        return RLM(
+            AuditSignature, max_iterations=budgets.max_iterations, max_llm_calls=budgets.max_llm_calls,
+            max_output_chars=budgets.max_output_chars, verbose=self.verbose, tools=tools.as_list(),
+            sub_lm=self.sub_lm, interpreter=self.interpreter, lm=self.lm, max_cost=budgets.max_cost,
+            max_time=budgets.max_time, max_tokens=budgets.max_tokens, trace=self.trace, on_step=self.on_step,
+        )
+
+    def __call__(self, path: str | Path | Repository, question: str, *, ref: str | None = None) -> Report:
+        """Audit ``path`` (a folder, or a Repository already opened at its ref) to answer ``question``."""
+        from repo_auditor.loader import Repository
+        from repo_auditor.tools import RepoTools
+
+        if not question or not question.strip():
+            from repo_auditor.errors import ConfigurationError
+
+            raise ConfigurationError('the question is empty; ask something, e.g. "How does authentication work?"')
+        started = time.monotonic()
+        repo = path if isinstance(path, Repository) else Repository.open(path, ref=ref)
+        settings.resolve_lm(self.lm)  # fail before any work when no model is configured
+        tools = RepoTools(repo, redact=self.redact)
+        explorer = self.explorer_factory(tools, self.budgets)
+        prediction: Prediction = explorer(repo_tree=repo.file_tree(FILE_TREE_BUDGET_CHARS), question=question)
+        usage = [ModelUsage(getattr(settings.resolve_lm(self.lm), "model", "model"), **_usage_fields(
+            prediction.root_usage))]
+        if prediction.sub_usage.calls:
+            sub = self.sub_lm or settings.get("sub_lm") or settings.resolve_lm(self.lm)
+            usage.append(ModelUsage(getattr(sub, "model", "sub-model"), **_usage_fields(prediction.sub_usage)))
+        synth = self.synthesizer
+        report = build_report(
+            question, prediction.answer, prediction.findings, repo,
+            repo_info=RepoInfo.from_remote(str(repo.root), repo.ref, repo.commit, repo.remote_url()),
+            coverage=Coverage(), usage=(), trajectory=[step.to_dict() for step in prediction.trajectory],
+            synthesizer=synth,
+        )
+        completion = getattr(synth, "completion", None)
+        if completion is not None:
+            usage.append(ModelUsage(completion.model, calls=1, prompt_tokens=completion.prompt_tokens,
+                                    completion_tokens=completion.completion_tokens, cost=completion.cost))
+        total_cost = None if any(u.cost is None for u in usage) else sum(u.cost or 0.0 for u in usage)
+        coverage = Coverage.from_ledger(
+            tools.usage, iterations=prediction.iterations, sub_calls=prediction.sub_calls,
+            prompt_tokens=sum(u.prompt_tokens for u in usage), completion_tokens=sum(u.completion_tokens for u in usage),
+            cost=total_cost, seconds=time.monotonic() - started, budget_hit=_budget_note(prediction),
+            files_total=len(repo.files),
+        )
+        notes = [getattr(synth, "last_problem", None)]
+        return _replace(report, coverage=coverage, usage=tuple(usage), notes=tuple(n for n in notes if n))
+
+
+def _usage_fields(usage: Any) -> dict[str, Any]:
+    return {"calls": usage.calls, "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "cost": None if usage.unknown_cost_calls else usage.cost}
+
+
+def _budget_note(prediction: Prediction) -> str | None:
+    if prediction.finished_by == "submit":
+        return None
+    extracted = "; the answer was extracted from the history" if prediction.extracted else ""
+    return f"{prediction.finished_by}{extracted}"
+
+
+def _replace(report: Report, **changes: Any) -> Report:
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(report)}
+    return dataclasses.replace(report, **{k: v for k, v in changes.items() if k in known})
+
+
+def audit(
+    path: str | Path | Repository,
+    question: str,
+    *,
+    ref: str | None = None,
+    lm: Any = None,
+    sub_lm: Any = None,
+    budgets: Budgets = Budgets(),
+    synthesize: bool = True,
+    redact: bool = True,
+    verbose: bool = False,
+    trace: str | None = None,
+    on_step: Callable[[Step, Progress], None] | None = None,
+) -> Report:
+    """Audit the repository at ``path`` (optionally at ``ref``) to answer ``question``; returns a verified Report.
+
+    Render it with ``repo_auditor.render(report)`` (Markdown) or ``render(report, "json")``.
+    """
+    auditor = RepoAuditor(lm=lm, sub_lm=sub_lm, budgets=budgets, synthesizer="model" if synthesize else None,
+                          redact=redact, verbose=verbose, trace=trace, on_step=on_step)
+    return auditor(path, question, ref=ref)

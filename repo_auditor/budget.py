@@ -1,0 +1,133 @@
+"""The budgets of one RLM run and what has been spent against them. Thread-safe: sub-calls run in worker threads.
+
+``max_iterations`` bounds root-model turns; ``max_llm_calls`` bounds sub-calls (``llm_query``; a batch of n costs n);
+``max_cost`` (USD, root and sub-calls, known prices only), ``max_tokens`` (prompt + completion, root and sub-calls) and
+``max_time`` (seconds of wall clock) bound the whole run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from repo_auditor.errors import BudgetExceededError
+from repo_auditor.lm import Completion, Usage
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits of a run; ``None`` means unlimited."""
+
+    max_iterations: int
+    max_llm_calls: int
+    max_cost: float | None = None
+    max_tokens: int | None = None
+    max_time: float | None = None
+
+
+class RunBudget:
+    """Counts spending for one run and says which limit, if any, is used up."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.usage = Usage()
+        self.root_usage = Usage()
+        self.sub_usage = Usage()
+        self.iterations = 0
+        self.llm_calls = 0
+        self.first_refusal_iteration: int | None = None  # turn in which a sub-call was first refused
+        self._t0 = time.monotonic()
+        self._lock = threading.Lock()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._t0
+
+    def time_left(self) -> float | None:
+        if self.limits.max_time is None:
+            return None
+        return self.limits.max_time - self.elapsed()
+
+    def record(self, completion: Completion, *, sub: bool) -> None:
+        with self._lock:
+            self.usage.add(completion)
+            (self.sub_usage if sub else self.root_usage).add(completion)
+
+    def snapshot(self) -> tuple[int, int, float, int]:
+        """(prompt tokens, completion tokens, cost, sub-calls) so far, for per-turn differences."""
+        with self._lock:
+            u = self.usage
+            return u.prompt_tokens, u.completion_tokens, u.cost, self.llm_calls
+
+    def exhausted(self) -> str | None:
+        """The name of the first run-wide limit used up (``max_cost``, ``max_tokens``, ``max_time``), or None."""
+        lim = self.limits
+        with self._lock:
+            if lim.max_cost is not None and self.usage.cost >= lim.max_cost:
+                return "max_cost"
+            if lim.max_tokens is not None and self.usage.total_tokens >= lim.max_tokens:
+                return "max_tokens"
+        if lim.max_time is not None and self.elapsed() >= lim.max_time:
+            return "max_time"
+        return None
+
+    def spent_and_limit(self, budget: str) -> tuple[float, float]:
+        lim = self.limits
+        return {
+            "max_iterations": (self.iterations, lim.max_iterations),
+            "max_llm_calls": (self.llm_calls, lim.max_llm_calls),
+            "max_cost": (self.usage.cost, lim.max_cost or 0.0),
+            "max_tokens": (self.usage.total_tokens, lim.max_tokens or 0),
+            "max_time": (round(self.elapsed(), 3), lim.max_time or 0.0),
+        }[budget]
+
+    def reserve_sub_calls(self, count: int, *, what: str) -> None:
+        """Take ``count`` sub-calls from the budget or raise ``BudgetExceededError`` with a message for the model."""
+        reason = self.exhausted()
+        if reason is not None:
+            spent, limit = self.spent_and_limit(reason)
+            self._refused()
+            raise BudgetExceededError(
+                f"{what} refused: the run's {_NAMES[reason]} budget is used up. No more sub-calls are possible; "
+                f"SUBMIT your answer now from what you already have.",
+                budget=reason, spent=spent, limit=limit)
+        with self._lock:
+            left = self.limits.max_llm_calls - self.llm_calls
+            if count <= left:
+                self.llm_calls += count
+                return
+        self._refused()
+        if left <= 0:
+            message = (f"{what} refused: all {self.limits.max_llm_calls} sub-calls of this run are used. Do not call "
+                       f"llm_query again: aggregate the answers you already have in Python and SUBMIT.")
+        else:
+            message = (f"{what} refused: it needs {count} sub-calls but only {left} of {self.limits.max_llm_calls} "
+                       f"are left. Send at most {left} prompts (merge several snippets into one prompt), or "
+                       f"aggregate in Python and SUBMIT.")
+        raise BudgetExceededError(message, budget="max_llm_calls", spent=self.llm_calls + count,
+                                  limit=self.limits.max_llm_calls)
+
+    def _refused(self) -> None:
+        with self._lock:
+            if self.first_refusal_iteration is None:
+                self.first_refusal_iteration = self.iterations
+
+    def line(self) -> str:
+        """The budget line that ends each user message, e.g. ``[Budget: turn 3 of 20; sub-calls left 38 of 50]``."""
+        lim = self.limits
+        parts = [f"turn {min(self.iterations + 1, lim.max_iterations)} of {lim.max_iterations}",
+                 f"sub-calls left {max(lim.max_llm_calls - self.llm_calls, 0)} of {lim.max_llm_calls}"]
+        with self._lock:
+            if lim.max_cost is not None:
+                parts.append(f"cost left ${max(lim.max_cost - self.usage.cost, 0):.4f} of ${lim.max_cost:.2f}")
+            elif self.usage.cost > 0:
+                parts.append(f"spent ${self.usage.cost:.4f}")
+            if lim.max_tokens is not None:
+                parts.append(f"tokens left {max(lim.max_tokens - self.usage.total_tokens, 0):,} of "
+                             f"{lim.max_tokens:,}")
+        if lim.max_time is not None:
+            parts.append(f"time left {max(lim.max_time - self.elapsed(), 0):.0f} s of {lim.max_time:.0f} s")
+        return "[Budget: " + "; ".join(parts) + "]"
+
+
+_NAMES = {"max_cost": "cost", "max_tokens": "token", "max_time": "time"}

@@ -1,0 +1,751 @@
+"""The result types of an audit: findings, what the run covered, and the report that holds them.
+
+Findings come from a language model, so everything here treats model output as untrusted: ``Finding.from_model``
+accepts the shapes models actually produce (``"file"`` or ``"path"``, ``"line": "10-20"``, ``"location": "a.py:10"``,
+``"severity": "HIGH"``) and turns anything it cannot use into a ``FindingParseProblem`` instead of crashing.
+
+``Report.to_dict()`` is the stable JSON form (``schema_version`` 1), described by
+``repo_auditor/schemas/report.schema.json``.
+Adding keys is a compatible change; renaming or removing one bumps ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+SCHEMA_VERSION = 1
+
+# A model can send anything; these caps keep one hostile or runaway finding from flooding a report.
+MAX_TITLE_CHARS = 300  # a title is one line; longer text belongs in the explanation
+MAX_PATH_CHARS = 4096  # the same cap the path tools apply
+MAX_TEXT_CHARS = 20_000  # explanation
+MAX_EVIDENCE_LINES = 80  # longer evidence keeps its first 60 and last 20 lines around a visible elision line
+MAX_EVIDENCE_CHARS = 16_000
+MAX_LINE_NUMBER = 10_000_000  # no source file has more lines; a bigger number is garbage
+_EVIDENCE_HEAD, _EVIDENCE_TAIL = 60, 20
+
+
+class Severity(enum.IntEnum):
+    """How bad a finding is, ordered: ``Severity.HIGH > Severity.LOW``. Its text form is the lower-case name."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: object) -> tuple[Severity, str | None]:
+        """Read a severity leniently; return it and a note when the value was not understood.
+
+        Accepted: the five names in any case with stray spaces and prefixes (``"HIGH"``, ``" High "``,
+        ``"sev: high"``, ``"Severity: Critical!"``), common synonyms (``"crit"``, ``"major"``, ``"minor"``,
+        ``"moderate"``, ``"warning"``, ``"informational"``, ``"none"``) and CVSS scores as numbers or numeric text
+        (0 info, 0.1-3.9 low, 4-6.9 medium, 7-8.9 high, 9-10 critical). Anything else, or a missing value, is
+        MEDIUM with a note: an unreadable severity should neither bury a finding nor raise an alarm.
+        """
+        if isinstance(value, cls):
+            return value, None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return cls.MEDIUM, "no severity given; treated as medium"
+        if isinstance(value, bool):
+            return cls.MEDIUM, f"severity {value!r} not recognised; treated as medium"
+        if isinstance(value, (int, float)):
+            return _from_score(float(value), value)
+        if not isinstance(value, str):
+            return cls.MEDIUM, f"severity of type {type(value).__name__} not recognised; treated as medium"
+        text = value.strip().lower()[:40]
+        text = re.sub(r"^(?:severity|sev|level|risk|priority)\s*[:=\-]?\s*", "", text)
+        text = text.strip(" \t\"'`*_[](){}.,;:!?-")
+        if text in _SEVERITY_WORDS:
+            return _SEVERITY_WORDS[text], None
+        if re.fullmatch(r"\d+(?:\.\d+)?", text):
+            return _from_score(float(text), value)
+        shown = value.strip()[:40]
+        return cls.MEDIUM, f"severity {shown!r} not recognised; treated as medium"
+
+
+_SEVERITY_WORDS = {
+    "info": Severity.INFO, "informational": Severity.INFO, "information": Severity.INFO, "note": Severity.INFO,
+    "none": Severity.INFO, "nit": Severity.INFO,
+    "low": Severity.LOW, "minor": Severity.LOW,
+    "medium": Severity.MEDIUM, "med": Severity.MEDIUM, "moderate": Severity.MEDIUM, "warning": Severity.MEDIUM,
+    "warn": Severity.MEDIUM,
+    "high": Severity.HIGH, "major": Severity.HIGH, "severe": Severity.HIGH, "error": Severity.HIGH,
+    "important": Severity.HIGH,
+    "critical": Severity.CRITICAL, "crit": Severity.CRITICAL, "blocker": Severity.CRITICAL,
+}
+
+
+def _from_score(score: float, original: object) -> tuple[Severity, str | None]:
+    if not math.isfinite(score) or not 0 <= score <= 10:
+        return Severity.MEDIUM, f"severity {str(original)[:40]!r} not recognised; treated as medium"
+    note = f"severity given as the score {score:g}; read as a CVSS score"
+    if score == 0:
+        return Severity.INFO, note
+    if score < 4:
+        return Severity.LOW, note
+    if score < 7:
+        return Severity.MEDIUM, note
+    if score < 9:
+        return Severity.HIGH, note
+    return Severity.CRITICAL, note
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the audited tree: a repository-relative path and a 1-based line range (no ``line``: the file)."""
+
+    path: str
+    line: int | None = None
+    end_line: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.line is not None and self.line < 1:
+            raise ValueError(f"line must be 1 or more, got {self.line}")
+        if self.end_line is not None and (self.line is None or self.end_line < self.line):
+            raise ValueError(f"end_line {self.end_line} must be at or after line {self.line}")
+
+    @property
+    def last_line(self) -> int | None:
+        return self.end_line if self.end_line is not None else self.line
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.path
+        if self.end_line is None or self.end_line == self.line:
+            return f"{self.path}:{self.line}"
+        return f"{self.path}:{self.line}-{self.end_line}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "end_line": self.end_line}
+
+
+@dataclass(frozen=True)
+class FindingParseProblem:
+    """Why one item of the model's findings could not be used. ``index`` is its position in the list it came in."""
+
+    index: int | None
+    message: str
+    raw: str  # a short repr of what the model sent, for the trajectory and debugging
+
+    def __str__(self) -> str:
+        where = f"finding {self.index}" if self.index is not None else "findings"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One claim about the code, with the lines it cites and what verification made of it.
+
+    ``verified`` is True when the evidence was found at (or moved to) ``location`` in the audited tree, False when it
+    was not found or the location does not exist, and None when nothing was checked (no evidence was quoted; the
+    cited lines are then shown as ``evidence``). Only True counts as verified. ``reported_location`` keeps where the
+    model pointed when verification moved the finding. ``on_changed_line`` is set by the review job.
+    """
+
+    title: str
+    severity: Severity
+    location: Location
+    evidence: str = ""
+    explanation: str = ""
+    verified: bool | None = None
+    verification_note: str | None = None
+    on_changed_line: bool | None = None
+    reported_location: Location | None = None
+    notes: tuple[str, ...] = ()  # what parsing had to guess (unknown severity, truncated evidence)
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable id: a hash of the path, the title and the evidence, each normalised; line numbers excluded,
+        so the same finding keeps its id when code above it moves."""
+        title = " ".join(self.title.lower().split())
+        evidence = "\n".join(
+            "".join(line.split()) for line in strip_line_numbers(self.evidence).splitlines() if line.strip()
+        )
+        digest = hashlib.sha256("\0".join((self.location.path, title, evidence)).encode("utf-8", "replace"))
+        return digest.hexdigest()[:16]
+
+    @property
+    def id(self) -> str:
+        return self.fingerprint
+
+    @classmethod
+    def from_model(cls, obj: object, *, index: int | None = None) -> Finding | FindingParseProblem:
+        """Parse one finding as a model wrote it; never raises on bad input, returns a FindingParseProblem instead.
+
+        Keys recognised (first present wins): title (``title``, ``name``, ``summary``, ``issue``), path (``path``,
+        ``file``, ``filename``, ``file_path``), line (``line``, ``start_line``, ``line_start``, ``lines``,
+        ``line_range``),
+        ``end_line`` (``end_line``, ``line_end``), ``location`` (``"a.py:10-20"``, ``"a.py#L10-L20"``, or a dict with
+        those keys), severity, evidence (``evidence``, ``code``, ``snippet``, ``quote``), explanation
+        (``explanation``, ``description``, ``details``, ``reason``, ``why``). A line range may be ``10``, ``"10"``,
+        ``"10-20"``, ``"L10-L20"``, ``[10, 20]``.
+        """
+        if not isinstance(obj, dict):
+            return FindingParseProblem(index, f"expected an object with title, path, line, evidence, got "
+                                              f"{type(obj).__name__}", _short_repr(obj))
+        data = {str(k).strip().lower(): v for k, v in obj.items()}
+        title = _first(data, "title", "name", "summary", "issue", "finding")
+        if not isinstance(title, str) or not title.strip():
+            return FindingParseProblem(index, "missing 'title' (a one-line summary of the problem)", _short_repr(obj))
+        notes: list[str] = []
+        title = " ".join(title.split())
+        if len(title) > MAX_TITLE_CHARS:
+            title = title[: MAX_TITLE_CHARS - 1] + "…"
+            notes.append(f"title cut to {MAX_TITLE_CHARS} characters")
+
+        location = _parse_location(data)
+        if isinstance(location, str):
+            return FindingParseProblem(index, location, _short_repr(obj))
+
+        severity, note = Severity.parse(_first(data, "severity", "sev", "level", "risk", "priority"))
+        if note:
+            notes.append(note)
+        evidence = _text(_first(data, "evidence", "code", "snippet", "quote", "cited_code", "excerpt"))
+        evidence = clean_evidence(evidence)
+        evidence, evidence_note = _cap_evidence(evidence)
+        if evidence_note:
+            notes.append(evidence_note)
+        explanation = _text(_first(data, "explanation", "description", "details", "detail", "reason", "why",
+                                   "rationale", "impact"))
+        if len(explanation) > MAX_TEXT_CHARS:
+            explanation = explanation[:MAX_TEXT_CHARS] + "\n… (explanation cut by repo_auditor)"
+            notes.append(f"explanation cut to {MAX_TEXT_CHARS} characters")
+        return cls(title=title, severity=severity, location=location, evidence=evidence,
+                   explanation=explanation.strip(), notes=tuple(notes))
+
+    def to_dict(self, repo: RepoInfo | None = None) -> dict[str, Any]:
+        """The finding's JSON form (see the report schema); ``url`` is set when ``repo`` can link to the lines."""
+        return {
+            "id": self.fingerprint,
+            "title": self.title,
+            "severity": self.severity.label,
+            "location": self.location.to_dict(),
+            "reported_location": self.reported_location.to_dict() if self.reported_location else None,
+            "url": repo.blob_url(self.location) if repo is not None else None,
+            "evidence": self.evidence,
+            "explanation": self.explanation,
+            "verified": self.verified,
+            "verification_note": self.verification_note,
+            "on_changed_line": self.on_changed_line,
+            "notes": list(self.notes),
+        }
+
+    def with_verification(self, verified: bool | None, note: str | None, **changes: Any) -> Finding:
+        return replace(self, verified=verified, verification_note=note, **changes)
+
+
+def parse_findings(payload: object) -> tuple[list[Finding], list[FindingParseProblem]]:
+    """Parse what the model submitted as its findings: a list of objects, an object with a ``findings`` list, a
+    single finding object, or any of those as JSON text. Returns the usable findings and one problem per item that
+    could not be used; never raises on bad input."""
+    if isinstance(payload, (str, bytes)):
+        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+        if not text.strip():
+            return [], []
+        try:
+            payload = json.loads(text)
+        except ValueError as exc:
+            return [], [FindingParseProblem(None, f"findings text is not JSON ({exc})", _short_repr(text))]
+    if payload is None:
+        return [], []
+    if isinstance(payload, dict):
+        inner = {str(k).lower(): v for k, v in payload.items()}.get("findings")
+        payload = inner if inner is not None else [payload]
+    if not isinstance(payload, (list, tuple)):
+        return [], [FindingParseProblem(None, f"findings must be a list of objects, got {type(payload).__name__}",
+                                        _short_repr(payload))]
+    findings: list[Finding] = []
+    problems: list[FindingParseProblem] = []
+    for i, item in enumerate(payload):
+        parsed = Finding.from_model(item, index=i)
+        (findings if isinstance(parsed, Finding) else problems).append(parsed)  # type: ignore[arg-type]
+    return findings, problems
+
+
+_LINE_PREFIX = re.compile(r"^[ \t]*(?:L)?\d{1,7}(?:[ \t]*[|:│→]|\t)[ \t]?")
+
+
+def strip_line_numbers(text: str) -> str:
+    """Remove line-number prefixes a model copied from tool output (``"  12 | code"``, ``"12: code"``, ``"L12: x"``,
+    ``"12<TAB>code"``), but only when every non-blank line carries one, so code like ``1: 'one',`` is left alone."""
+    lines = text.splitlines()
+    content = [line for line in lines if line.strip()]
+    if not content or not all(_LINE_PREFIX.match(line) for line in content):
+        return text
+    return "\n".join(_LINE_PREFIX.sub("", line, count=1) for line in lines)
+
+
+_FENCE_LINE = re.compile(r"^\s*(`{3,}|~{3,})")
+
+
+# What read_file adds around code, which a model may copy into its evidence (see repo_auditor/tools/read.py).
+_READ_HEADER = re.compile(r"^\S[^|]* \| (?:lines \d+-\d+ of [\d,]+|empty file)\b.*$")
+_READ_MORE = re.compile(r"^\.\.\. [\d,]+ more lines: call read_file\(.*$")
+_LINE_CUT = re.compile(r" \.\.\.\[line cut: [\d,]+ chars\]$")
+
+
+def clean_evidence(text: str) -> str:
+    """Evidence as the code reads: CRLF made LF; an enclosing code fence, read_file's header and footer lines, and
+    copied line-number prefixes removed; read_file's ``...[line cut: N chars]`` marker shortened to ``...``."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    if len(content) >= 2 and _FENCE_LINE.match(lines[content[0]]) and _FENCE_LINE.match(lines[content[-1]]):
+        lines = lines[content[0] + 1: content[-1]]
+    lines = [line for line in lines if not (_READ_HEADER.match(line) or _READ_MORE.match(line))]
+    return strip_line_numbers("\n".join(_LINE_CUT.sub(" ...", line) for line in lines))
+
+
+def _first(data: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = data.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "")
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return "\n".join(_text(v) for v in value)
+    return _short_repr(value, limit=MAX_TEXT_CHARS)
+
+
+def _cap_evidence(evidence: str) -> tuple[str, str | None]:
+    lines = evidence.split("\n")
+    note = None
+    if len(lines) > MAX_EVIDENCE_LINES:
+        dropped = len(lines) - _EVIDENCE_HEAD - _EVIDENCE_TAIL
+        marker = f"... ({dropped} lines elided by repo_auditor) ..."
+        lines = [*lines[:_EVIDENCE_HEAD], marker, *lines[-_EVIDENCE_TAIL:]]
+        note = f"evidence cut to {MAX_EVIDENCE_LINES} lines"
+    text = "\n".join(lines)
+    if len(text) > MAX_EVIDENCE_CHARS:
+        text = text[:MAX_EVIDENCE_CHARS]
+        note = f"evidence cut to {MAX_EVIDENCE_CHARS} characters"
+    return text.strip("\n"), note
+
+
+_LOCATION_TEXT = re.compile(
+    r"^(?P<path>.+?)(?:(?::|#L|#|,\s*lines?\s*|\s+lines?\s+)(?P<start>L?\d+)(?:\s*[-–:]\s*L?(?P<end>\d+))?)?:?$",
+    re.IGNORECASE,
+)
+
+
+def _parse_location(data: dict[str, Any]) -> Location | str:
+    """The finding's location, or a message saying what is wrong with it."""
+    loc = data.get("location")
+    path: object = _first(data, "path", "file", "filename", "file_path", "filepath")
+    line: object = _first(data, "line", "start_line", "line_start", "lines", "line_range", "line_number", "start")
+    end: object = _first(data, "end_line", "line_end", "end")
+    if isinstance(loc, dict):
+        inner = {str(k).lower(): v for k, v in loc.items()}
+        path = path if path is not None else _first(inner, "path", "file", "filename")
+        line = line if line is not None else _first(inner, "line", "start_line", "start", "lines")
+        end = end if end is not None else _first(inner, "end_line", "end", "line_end")
+    elif isinstance(loc, str) and loc.strip():
+        match = _LOCATION_TEXT.match(loc.strip())
+        if match:
+            path = path if path is not None else match["path"].strip()
+            line = line if line is not None else match["start"]
+            end = end if end is not None else match["end"]
+    if not isinstance(path, str) or not path.strip():
+        return "missing 'path' (the repository-relative file the finding is about, like 'src/app.py')"
+    path = path.strip().replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:].lstrip("/")
+    if not path or len(path) > MAX_PATH_CHARS or "\0" in path or "\n" in path:
+        return "'path' is not a file path (too long, or contains NUL or newline characters)"
+    if line is None and ":" in path and not re.match(r"^[A-Za-z]:[\\/]", path):
+        match = _LOCATION_TEXT.match(path)  # "a.py:10-20" given as the path
+        if match and match["start"]:
+            path, line, end = match["path"].strip(), match["start"], end if end is not None else match["end"]
+    start_n, end_n = _line_range(line)
+    if isinstance(start_n, str):
+        return start_n
+    if end is not None:
+        end_value, _ = _line_range(end)
+        if isinstance(end_value, int):  # an unusable end_line is dropped: the start line is still a location
+            end_n = end_value
+    if start_n is None:
+        end_n = None
+    if end_n is not None and start_n is not None and end_n < start_n:
+        start_n, end_n = end_n, start_n  # "20-10": the model swapped them
+    if end_n == start_n:
+        end_n = None
+    return Location(path, start_n, end_n)
+
+
+def _line_range(value: object) -> tuple[int | None | str, int | None]:
+    """(start, end) from 10, "10", "L10-L20", [10, 20]; start is a message string when the value is unusable."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return f"line {value!r} is not a line number", None
+    if isinstance(value, (list, tuple)) and 1 <= len(value) <= 2:
+        first, _ = _line_range(value[0])
+        last, _ = _line_range(value[-1])
+        if isinstance(first, str) or isinstance(last, str):
+            return f"line {_short_repr(value, 40)} is not a line range", None
+        return first, last if isinstance(last, int) else None
+    number: float | None = None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        match = re.fullmatch(r"\s*(?:lines?\s*)?L?(\d+)(?:\s*(?:-|–|:|to|\.\.)\s*L?(\d+))?\s*", value, re.IGNORECASE)
+        if not match:
+            return f"line {value[:40]!r} is not a line number (use 12 or '12-20')", None
+        start, end = int(match[1]), int(match[2]) if match[2] else None
+        if not 1 <= start <= MAX_LINE_NUMBER or (end is not None and not 1 <= end <= MAX_LINE_NUMBER):
+            return f"line {value[:40]!r} is out of range (lines start at 1)", None
+        return start, end
+    if number is None or not math.isfinite(number) or number != int(number):
+        return f"line {_short_repr(value, 40)} is not a line number", None
+    if not 1 <= number <= MAX_LINE_NUMBER:
+        return f"line {int(number)} is out of range (lines start at 1)", None
+    return int(number), None
+
+
+def _short_repr(value: object, limit: int = 200) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__ must not take the run down
+        text = f"<unprintable {type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the run looked at and spent. ``files_read`` maps each path to the number of distinct lines read;
+    ``cost`` is in US dollars, None when the provider's price is unknown; ``budget_hit`` names the budget that cut
+    the run short (e.g. ``"max_iterations: 30 of 30"``), None when the model finished on its own."""
+
+    files_read: dict[str, int] = field(default_factory=dict)
+    searches: int = 0
+    symbol_queries: int = 0
+    iterations: int = 0
+    sub_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    seconds: float = 0.0
+    budget_hit: str | None = None
+    files_total: int | None = None  # files in the audited tree, for "read 12 of 340 files"
+
+    @classmethod
+    def from_ledger(cls, ledger: Any, **run: Any) -> Coverage:
+        """Build from a ``tools.ledger.UsageLedger`` (distinct lines per file, searches, symbol queries) plus the
+        run's own counts as keywords (``iterations=``, ``sub_calls=``, ``prompt_tokens=``, ``cost=``, ...)."""
+        files = {path: sum(end - start + 1 for start, end in spans) for path, spans in ledger.lines_read().items()}
+        return cls(files_read=files, searches=len(ledger.searches), symbol_queries=len(ledger.symbol_queries), **run)
+
+    @property
+    def lines_read(self) -> int:
+        return sum(self.files_read.values())
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files_read": dict(sorted(self.files_read.items())),
+            "files_read_count": len(self.files_read),
+            "files_total": self.files_total,
+            "lines_read": self.lines_read,
+            "searches": self.searches,
+            "symbol_queries": self.symbol_queries,
+            "iterations": self.iterations,
+            "sub_calls": self.sub_calls,
+            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens, "total": self.tokens},
+            "cost_usd": self.cost,
+            "seconds": round(self.seconds, 3),
+            "budget_hit": self.budget_hit,
+        }
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """Calls and tokens spent on one model during the run; ``cost`` in US dollars, None when unknown."""
+
+    model: str
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "calls": self.calls, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "cost_usd": self.cost}
+
+
+_SCP_REMOTE = re.compile(r"^(?:[\w.+-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>[^\s]+)$")
+_KNOWN_HOSTS = ("github.com", "gitlab.com", "bitbucket.org")
+
+
+def web_url_from_remote(remote: str | None) -> str | None:
+    """The https address of a repository hosted on github.com, gitlab.com or bitbucket.org, from its git remote URL
+    (``git@github.com:o/r.git``, ``ssh://git@github.com/o/r``, ``https://user:token@github.com/o/r.git``); None for
+    other hosts or anything unparseable. Credentials in the remote never reach the result."""
+    if not isinstance(remote, str):
+        return None
+    text = remote.strip()
+    host: str | None
+    path: str
+    if "://" in text:
+        try:
+            parts = urlsplit(text)
+            host = parts.hostname
+        except ValueError:
+            return None
+        if parts.scheme.lower() not in ("https", "http", "ssh", "git", "git+ssh", "ssh+git"):
+            return None
+        path = parts.path
+    else:
+        match = _SCP_REMOTE.match(text)
+        if not match:
+            return None
+        host, path = match["host"], match["path"]
+    host = (host or "").lower()
+    if host.startswith("www."):
+        host = host[4:]
+    if host not in _KNOWN_HOSTS:
+        return None
+    path = path.strip("/")
+    if path.endswith(".git"):
+        path = path[:-4]
+    segments = [s for s in path.split("/") if s]
+    if len(segments) < 2 or (host != "gitlab.com" and len(segments) != 2):
+        return None  # github and bitbucket are owner/name; gitlab allows nested groups
+    if not all(re.fullmatch(r"[\w.\-~]+", s) and s not in (".", "..") for s in segments):
+        return None
+    return f"https://{host}/" + "/".join(segments)
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    """The audited repository: local ``path``, the ``ref`` asked for (None = work tree), the resolved ``commit``,
+    and ``web_url`` (https address on a known host) when links to lines can be made."""
+
+    path: str
+    ref: str | None = None
+    commit: str | None = None
+    web_url: str | None = None
+
+    @classmethod
+    def from_remote(cls, path: str, ref: str | None, commit: str | None, remote_url: str | None) -> RepoInfo:
+        """Build one from the ``origin`` remote URL (any form ``web_url_from_remote`` accepts, or None)."""
+        return cls(path=path, ref=ref, commit=commit, web_url=web_url_from_remote(remote_url))
+
+    def blob_url(self, location: Location) -> str | None:
+        """A link to the cited lines at the audited commit, or None without a web address or a commit."""
+        if not self.web_url or not self.commit or not re.fullmatch(r"[0-9a-fA-F]{7,64}", self.commit):
+            return None
+        host = urlsplit(self.web_url).hostname or ""
+        path = quote(location.path, safe="/")
+        start, end = location.line, location.end_line
+        if host == "gitlab.com":
+            base = f"{self.web_url}/-/blob/{self.commit}/{path}"
+            anchor = "" if start is None else f"#L{start}" + (f"-{end}" if end else "")
+        elif host == "bitbucket.org":
+            base = f"{self.web_url}/src/{self.commit}/{path}"
+            anchor = "" if start is None else f"#lines-{start}" + (f":{end}" if end else "")
+        else:
+            base = f"{self.web_url}/blob/{self.commit}/{path}"
+            anchor = "" if start is None else f"#L{start}" + (f"-L{end}" if end else "")
+        return base + anchor
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "ref": self.ref, "commit": self.commit, "web_url": self.web_url}
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything an audit produced. ``findings`` are ranked (see ``synthesis.rank``); the headline counts only
+    verified ones, the rest are shown apart. ``problems`` lists model findings that could not be parsed."""
+
+    question: str
+    answer: str
+    findings: tuple[Finding, ...]
+    coverage: Coverage
+    repo: RepoInfo
+    usage: tuple[ModelUsage, ...] = ()
+    trajectory: tuple[dict[str, Any], ...] = ()
+    problems: tuple[FindingParseProblem, ...] = ()
+    notes: tuple[str, ...] = ()  # plain-language remarks about the run (e.g. a synthesis reply that was not used)
+    generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    tool_version: str = field(default_factory=lambda: _tool_version())
+
+    @property
+    def verified_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.verified is True)
+
+    @property
+    def unverified_findings(self) -> tuple[Finding, ...]:
+        """Findings whose evidence was not found (verified False) or not checked (verified None)."""
+        return tuple(f for f in self.findings if f.verified is not True)
+
+    @property
+    def verified_count(self) -> int:
+        return len(self.verified_findings)
+
+    def severity_counts(self) -> dict[Severity, int]:
+        """Verified findings per severity, highest first, only severities that occur."""
+        counts = {s: 0 for s in sorted(Severity, reverse=True)}
+        for finding in self.verified_findings:
+            counts[finding.severity] += 1
+        return {s: n for s, n in counts.items() if n}
+
+    def headline(self) -> str:
+        """One line such as ``5 findings, 4 verified: 1 high, 3 medium``."""
+        total = len(self.findings)
+        if total == 0:
+            return "No findings"
+        noun = "finding" if total == 1 else "findings"
+        if not self.verified_count:
+            return f"{total} {noun}, none verified"
+        by_severity = ", ".join(f"{n} {s.label}" for s, n in self.severity_counts().items())
+        return f"{total} {noun}, {self.verified_count} verified: {by_severity}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON form; ``repo_auditor/schemas/report.schema.json`` describes it."""
+        verified = self.verified_count
+        unchecked = sum(1 for f in self.findings if f.verified is None)
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "repo_auditor", "version": self.tool_version},
+            "generated_at": _iso(self.generated_at),
+            "question": self.question,
+            "answer": self.answer,
+            "repository": self.repo.to_dict(),
+            "summary": {
+                "headline": self.headline(),
+                "findings": len(self.findings),
+                "verified": verified,
+                "unverified": len(self.findings) - verified - unchecked,
+                "unchecked": unchecked,
+                "verified_by_severity": {s.label: 0 for s in sorted(Severity, reverse=True)}
+                | {s.label: n for s, n in self.severity_counts().items()},
+            },
+            "findings": [f.to_dict(self.repo) for f in self.findings],
+            "rejected_findings": [{"index": p.index, "message": p.message, "raw": p.raw} for p in self.problems],
+            "notes": list(self.notes),
+            "coverage": self.coverage.to_dict(),
+            "usage": [u.to_dict() for u in self.usage],
+            "trajectory": [_jsonable(step) for step in self.trajectory],
+        }
+
+
+def load_report(data: object) -> Report:
+    """Read back a report saved with ``--format json`` (a dict, or its JSON text), e.g. the baseline of an
+    incremental review. Raises ReportError naming the first field that does not fit schema version 1."""
+    from repo_auditor.errors import ReportError
+
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            raise ReportError(f"saved report is not JSON ({exc}); pass a file written by --format json") from None
+    try:
+        return _report_from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ReportError(f"saved report does not match schema version {SCHEMA_VERSION} "
+                          f"({type(exc).__name__}: {exc}); pass a file written by --format json") from None
+
+
+def _report_from_dict(data: Any) -> Report:
+    if data["schema_version"] != SCHEMA_VERSION:
+        raise ValueError(f"schema_version is {data['schema_version']!r}, this version reads {SCHEMA_VERSION}")
+
+    def location(raw: Any) -> Location:
+        return Location(str(raw["path"]), raw["line"], raw["end_line"])
+
+    findings = tuple(
+        Finding(
+            title=str(f["title"]), severity=Severity[str(f["severity"]).upper()], location=location(f["location"]),
+            evidence=str(f["evidence"]), explanation=str(f["explanation"]), verified=f["verified"],
+            verification_note=f["verification_note"], on_changed_line=f["on_changed_line"],
+            reported_location=location(f["reported_location"]) if f["reported_location"] else None,
+            notes=tuple(str(n) for n in f["notes"]),
+        )
+        for f in data["findings"]
+    )
+    cov, repo = data["coverage"], data["repository"]
+    coverage = Coverage(
+        files_read={str(k): int(v) for k, v in cov["files_read"].items()}, searches=int(cov["searches"]),
+        symbol_queries=int(cov["symbol_queries"]), iterations=int(cov["iterations"]),
+        sub_calls=int(cov["sub_calls"]), prompt_tokens=int(cov["tokens"]["prompt"]),
+        completion_tokens=int(cov["tokens"]["completion"]), cost=cov["cost_usd"], seconds=float(cov["seconds"]),
+        budget_hit=cov["budget_hit"], files_total=cov["files_total"],
+    )
+    return Report(
+        question=str(data["question"]), answer=str(data["answer"]), findings=findings, coverage=coverage,
+        repo=RepoInfo(str(repo["path"]), repo["ref"], repo["commit"], repo["web_url"]),
+        usage=tuple(ModelUsage(str(u["model"]), int(u["calls"]), int(u["prompt_tokens"]),
+                               int(u["completion_tokens"]), u["cost_usd"]) for u in data["usage"]),
+        trajectory=tuple(dict(step) for step in data["trajectory"]),
+        problems=tuple(FindingParseProblem(p["index"], str(p["message"]), str(p["raw"]))
+                       for p in data["rejected_findings"]),
+        notes=tuple(str(n) for n in data.get("notes", [])),
+        generated_at=datetime.fromisoformat(str(data["generated_at"]).replace("Z", "+00:00")),
+        tool_version=str(data["tool"]["version"]),
+    )
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) that ``Report.to_dict()`` follows, shipped as
+    ``repo_auditor/schemas/report.schema.json``."""
+    from importlib.resources import files
+
+    return json.loads((files("repo_auditor") / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+_JSON_DEPTH = 20  # trajectory steps are small; anything nested deeper is shown as text
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """A JSON-safe copy: unknown objects become their repr, NaN and infinities become None."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= _JSON_DEPTH:
+        return _short_repr(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, depth + 1) for v in value]
+    if isinstance(value, enum.Enum):
+        return _jsonable(value.value, depth + 1)
+    return _short_repr(value, limit=MAX_TEXT_CHARS)
+
+
+def _tool_version() -> str:
+    from repo_auditor import __version__
+
+    return __version__

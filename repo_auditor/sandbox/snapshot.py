@@ -1,0 +1,100 @@
+"""Pyodide's memory snapshot: built once per Pyodide + deno + runner version, kept in the cache, rebuilt when damaged.
+
+The build runs the runner in ``snapshot`` mode, which loads Pyodide and our Python sources, then sends the snapshot
+bytes back over the pipe; the host writes the file. No Deno process ever gets write permission, and the build runs no
+model code. File layout: ``MAGIC`` + u64 LE payload length + payload, so a truncated file is caught before use.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+from repo_auditor.errors import SandboxStartError
+from repo_auditor.sandbox import runtime as rt
+from repo_auditor.sandbox import wire
+
+MAGIC = b"RASNAP1\0"
+HEADER_BYTES = len(MAGIC) + 8
+# A cold Pyodide load is ~2-4 s on a busy 2-core machine; leave room for slow disks.
+BUILD_TIMEOUT_S = 120
+
+
+def snapshot_path(folder: Path, runtime: rt.Runtime) -> Path:
+    return folder / f"pyodide-{rt.PYODIDE_VERSION}-{rt.snapshot_key(runtime)}.snap"
+
+
+def is_intact(path: Path) -> bool:
+    """True if the file exists, starts with our header and has the length the header promises."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(HEADER_BYTES)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return False
+    if len(head) != HEADER_BYTES or head[: len(MAGIC)] != MAGIC:
+        return False
+    (length,) = struct.unpack("<Q", head[len(MAGIC):])
+    return length > 0 and size == HEADER_BYTES + length
+
+
+def deno_command(runtime: rt.Runtime, readable: list[Path]) -> list[str]:
+    """The deno command line: no network, env, run, write, ffi or sys; read access only to ``readable``."""
+    paths = [str(p) for p in readable]
+    if any("," in p for p in paths):
+        raise SandboxStartError(f"a sandbox path contains a comma, which deno's --allow-read cannot take: {paths}")
+    return [
+        str(runtime.deno), "run", "--no-prompt", "--no-config", "--no-lock", "--no-remote", "--no-npm",
+        "--cached-only", f"--allow-read={','.join(paths)}", str(rt.RUNNER),
+    ]
+
+
+def boot_message(runtime: rt.Runtime, token: bytes, mode: str, snapshot: Path | None) -> dict[str, object]:
+    return {
+        "op": "boot", "token": token.hex(), "mode": mode, "pyodide_module": runtime.pyodide_module,
+        "pyodide_dir": str(runtime.pyodide_dir) + os.sep, "snapshot": str(snapshot) if snapshot else None,
+        "snapshot_offset": HEADER_BYTES, **rt.sources(),
+    }
+
+
+def build(runtime: rt.Runtime, path: Path) -> float:
+    """Build the snapshot into ``path`` (atomically); return the seconds it took."""
+    t0 = time.monotonic()
+    token = secrets.token_bytes(wire.TOKEN_BYTES)
+    proc = subprocess.Popen(deno_command(runtime, [runtime.pyodide_dir]), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=rt.runner_env(runtime))
+    try:
+        wire.write_frame(proc.stdin.fileno(), boot_message(runtime, token, "snapshot", None))
+        reader = wire.FrameReader(proc.stdout.fileno(), token)
+        try:
+            msg, payload = reader.read(time.monotonic() + BUILD_TIMEOUT_S)
+        except (wire.ChannelClosedError, wire.DeadlineError, wire.ForgedFrameError) as exc:
+            proc.kill()
+            err = proc.stderr.read().decode("utf-8", "replace")[-2000:]
+            raise SandboxStartError(f"building the Pyodide snapshot failed ({exc}): {err.strip()}") from exc
+        if msg.get("op") != "snapshot" or not payload:
+            raise SandboxStartError(f"building the Pyodide snapshot failed: {msg.get('message', msg)}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            stream.close()
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")  # concurrent builds never collide
+    with tmp.open("wb") as fh:
+        fh.write(MAGIC + struct.pack("<Q", len(payload)))
+        fh.write(payload)
+    os.replace(tmp, path)
+    _remove_stale(path)
+    return time.monotonic() - t0
+
+
+def _remove_stale(current: Path) -> None:
+    """Snapshots of other versions are 30 MB each and never used again once the key changed."""
+    for old in current.parent.glob("pyodide-*.snap"):
+        if old != current:
+            old.unlink(missing_ok=True)

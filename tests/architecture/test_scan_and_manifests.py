@@ -1,0 +1,227 @@
+"""Per-file import extraction and build-file parsing, one row per case; hostile build files become notes."""
+
+from __future__ import annotations
+
+import pytest
+
+from repo_auditor.architecture import build_inventory
+from repo_auditor.architecture.manifests import ManifestError, parse_manifest
+from repo_auditor.architecture.scan import scan_source
+from repo_auditor.loader import Repository
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "expected"),
+    [
+        ("python", "import a.b as c, d\n", [("a.b", 1, ()), ("d", 1, ())]),
+        ("python", "from ..x.y import z, w as q\n", [("..x.y", 1, ("z", "w"))]),
+        ("python", "from . import m\n", [(".", 1, ("m",))]),
+        ("python", "from .k import *\n", [(".k", 1, ())]),
+        ("python", "def f():\n    import lazy\n", [("lazy", 2, ())]),
+        ("python", "s = 'import fake'\n# import nope\n", []),
+        ("javascript", "import x from './a';\nexport * from \"../b\";\n", [("./a", 1, ()), ("../b", 2, ())]),
+        (
+            "javascript",
+            "const y = require('pkg/sub');\nload('no');\nimport('dyn');\n",
+            [("pkg/sub", 1, ()), ("dyn", 3, ())],
+        ),
+        ("javascript", "const z = require(name);\n// require('c')\n", []),
+        (
+            "typescript",
+            "import type { T } from '@s/p';\nexport { a } from './a';\n",
+            [("@s/p", 1, ()), ("./a", 2, ())],
+        ),
+        ("tsx", "import React from 'react';\nconst A = () => <div/>;\n", [("react", 1, ())]),
+        (
+            "go",
+            'package x\nimport (\n\t"fmt"\n\tz "ex.com/m/p"\n)\n',
+            [("fmt", 3, ()), ("ex.com/m/p", 4, ())],
+        ),
+        (
+            "rust",
+            "use crate::a::b;\nuse other::{x, y};\nuse ::abs::q;\nextern crate foo;\nmod m;\n",
+            [("crate", 1, ()), ("other", 2, ()), ("abs", 3, ()), ("foo", 4, ())],
+        ),
+        (
+            "java",
+            "package a.b;\nimport c.d.E;\nimport static f.g.H.i;\nimport j.k.*;\n",
+            [("c.d.E", 2, ()), ("f.g.H.i", 3, ()), ("j.k.*", 4, ())],
+        ),
+    ],
+)
+def test_imports(language, source, expected):
+    scan = scan_source(language, source.encode())
+    assert [(i.spec, i.line, i.names) for i in scan.imports] == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "expected"),
+    [
+        ("python", "if __name__ == '__main__':\n    main()\n", [("python-main", 1)]),
+        ("python", "    if __name__ == '__main__':\n", []),  # nested: not the module's main block
+        ("go", "package lib\nfunc main() {}\n", []),
+        ("go", "package main\nfunc main() {}\n", [("go-main", 2)]),
+        ("java", "class A {\n  public static void main(String[] a) {}\n}\n", [("java-main", 2)]),
+        ("javascript", "// app.listen(1)\nserver.listen(8080);\n", [("server", 2)]),
+    ],
+)
+def test_entry_lines(language, source, expected):
+    assert [(e.kind, e.line) for e in scan_source(language, source.encode()).entries] == expected
+
+
+def test_java_and_go_package_declarations():
+    assert scan_source("java", b"package com.acme.core;\nclass A {}\n").package == "com.acme.core"
+    assert scan_source("go", b"package main\n").package == "main"
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "check"),
+    [
+        (
+            "pyproject.toml",
+            '[tool.poetry]\nname = "p"\n[tool.poetry.dependencies]\npython = "^3.10"\nrich = "^13"\n'
+            '[tool.poetry.scripts]\np = "p.cli:run"\n',
+            lambda m: (
+                [(d.name, d.spec) for d in m.dependencies] == [("rich", "^13")]
+                and [(e.name, e.line, e.target) for e in m.entry_points] == [("p", 7, "p.cli:run")]
+            ),
+        ),
+        (
+            "setup.cfg",
+            "[metadata]\nname = legacy\n[options]\ninstall_requires =\n    six>=1\n"
+            "[options.entry_points]\nconsole_scripts =\n    legacy = legacy.main:run\n",
+            lambda m: (
+                m.name == "legacy"
+                and [d.name for d in m.dependencies] == ["six"]
+                and [(e.name, e.line) for e in m.entry_points] == [("legacy", 8)]
+            ),
+        ),
+        (
+            "pkg/package.json",
+            '{"name": "x", "bin": "cli.js", "workspaces": {"packages": ["a/*"]}}',
+            lambda m: (
+                [(e.kind, e.name, e.target) for e in m.entry_points] == [("npm-bin", "x", "pkg/cli.js")]
+            ),
+        ),
+        (
+            "go.mod",
+            "module example.com/m\n\nrequire example.com/dep v1.2.3\n",
+            lambda m: (
+                m.go_module == "example.com/m"
+                and [(d.name, d.spec) for d in m.dependencies] == [("example.com/dep", "v1.2.3")]
+            ),
+        ),
+        (
+            "m/build.gradle",
+            "dependencies {\n    implementation 'org.a:b:1.0'\n"
+            '    testImplementation("junit:junit:4")\n}\n',
+            lambda m: (
+                [(d.name, d.spec, d.dev) for d in m.dependencies]
+                == [("org.a:b", "1.0", False), ("junit:junit", "4", True)]
+            ),
+        ),
+    ],
+)
+def test_manifest_parsing(path, text, check):
+    assert check(parse_manifest(path, text))
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "reason"),
+    [
+        ("pyproject.toml", "[project\nname=", "TOMLDecodeError"),
+        ("package.json", "{not json", "JSONDecodeError"),
+        ("package.json", "[1, 2]", "not a JSON object"),
+        ("go.mod", "require x v1\n", "no module line"),
+        (
+            "pom.xml",
+            '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaa">]><project>&a;</project>',
+            "XML entities",
+        ),
+        ("pom.xml", "<project><unclosed></project>", "ParseError"),
+        ("Cargo.toml", "[package]\nname = 1 2\n", "TOMLDecodeError"),
+    ],
+)
+def test_malformed_manifests_raise_one_line_errors(path, text, reason):
+    with pytest.raises(ManifestError, match=reason) as caught:
+        parse_manifest(path, text)
+    assert "\n" not in str(caught.value) and path in str(caught.value)
+
+
+def test_malformed_build_files_become_notes_not_failures(tmp_path):
+    root = tmp_path / "repo"
+    (root / "web").mkdir(parents=True)
+    (root / "web" / "package.json").write_text("{broken")
+    (root / "web" / "index.js").write_text("require('./util')\n")
+    (root / "web" / "util.js").write_text("module.exports = 1\n")
+    (root / "pyproject.toml").write_text("[project\n")
+    with Repository.open(root, cache_root=tmp_path / "c") as repo:
+        inv = build_inventory(repo, cache_path=tmp_path / "c")
+    assert sorted(inv.notes)[:2] == [
+        "build file not understood, ignored: pyproject.toml: TOMLDecodeError: "
+        "Expected ']' at the end of a table "
+        "declaration (at line 1, column 9)",
+        "build file not understood, ignored: web/package.json: JSONDecodeError: "
+        "Expecting property name enclosed in "
+        "double quotes: line 1 column 2 (char 1)",
+    ]
+    assert {(c.name, c.kind) for c in inv.components} == {("web", "directory"), ("(root)", "directory")}
+
+
+def write_tree(root, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
+def test_gradle_modules_and_java_imports(tmp_path):
+    write_tree(
+        tmp_path / "repo",
+        {
+            "settings.gradle": "rootProject.name = 'shop'\ninclude 'app', 'lib'\n",
+            "app/build.gradle": "dependencies {\n    implementation project(':lib')\n"
+            "    implementation 'com.squareup.okhttp3:okhttp:4.12.0'\n}\n",
+            "app/src/main/java/shop/app/App.java": "package shop.app;\nimport shop.lib.*;\nclass App {}\n",
+            "lib/build.gradle.kts": 'dependencies {\n    testImplementation("junit:junit:4.13.2")\n}\n',
+            "lib/src/main/java/shop/lib/Util.java": "package shop.lib;\nclass Util {}\n",
+        },
+    )
+    with Repository.open(tmp_path / "repo", cache_root=tmp_path / "c") as repo:
+        inv = build_inventory(repo, cache_path=tmp_path / "c")
+    assert {(c.name, c.kind, c.root) for c in inv.components} == {
+        ("(root)", "directory", ""),
+        ("app", "java-module", "app"),
+        ("lib", "java-module", "lib"),
+    }
+    assert [(e.source, e.target, e.count) for e in inv.edges] == [("app", "lib", 1)]
+    assert [(d.name, d.spec, d.component, d.dev) for d in inv.dependencies] == [
+        ("com.squareup.okhttp3:okhttp", "4.12.0", "app", False),
+        ("junit:junit", "4.13.2", "lib", True),
+    ]
+
+
+def test_hostile_build_file_names_cannot_break_components(tmp_path):
+    write_tree(
+        tmp_path / "repo",
+        {
+            "a/package.json": '{"name": "same"}',
+            "a/index.js": "require('same')\n",
+            "b/package.json": '{"name": "same"}',
+            "b/index.js": "",
+            "c/package.json": '{"name": "same (b)"}',
+            "d/pyproject.toml": '[project]\nname = 5\ndependencies = "not a list"\n',
+            "d/mod.py": "x = 1\n",
+        },
+    )
+    with Repository.open(tmp_path / "repo", cache_root=tmp_path / "c") as repo:
+        inv = build_inventory(repo, cache_path=tmp_path / "c")
+    assert sorted((c.name, c.root) for c in inv.components) == [
+        ("d", "d"),
+        ("same", "a"),
+        ("same (b)", "b"),
+        ("same (b) (c)", "c"),
+    ]
+    assert [d.name for d in inv.dependencies] == []
+    # a package name claimed twice resolves to the first package, never to a made-up name
+    assert [(e.source, e.target) for e in inv.edges] == []

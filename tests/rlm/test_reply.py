@@ -1,0 +1,94 @@
+"""How model replies become code (or a turn error), and how the extract step's answer is read. One row per case."""
+
+from __future__ import annotations
+
+import pytest
+
+from repo_auditor.reply import ExtractError, extract_outputs, parse_reply
+
+FENCE = "```"
+
+
+@pytest.mark.parametrize(
+    ("reply", "code", "problem"),
+    [
+        # one python block after prose
+        (f"Look first.\n{FENCE}python\nprint(1)\n{FENCE}", "print(1)", None),
+        # tag variants that run
+        (f"{FENCE}py\nx = 1\n{FENCE}", "x = 1", None),
+        (f"{FENCE}python3\nx = 1\n{FENCE}", "x = 1", None),
+        (f"{FENCE}\nx = 1\n{FENCE}", "x = 1", None),
+        (f"{FENCE}repl\nx = 1\n{FENCE}", "x = 1", None),
+        (f"{FENCE}Python\nx = 1\n{FENCE}", "x = 1", None),
+        # several blocks run in order, joined
+        (f"a\n{FENCE}python\nx = 1\n{FENCE}\nthen\n{FENCE}python\nprint(x)\n{FENCE}", "x = 1\n\nprint(x)", None),
+        # a non-python block is skipped, the python one runs
+        (f"{FENCE}bash\nrm -rf /\n{FENCE}\n{FENCE}python\nprint(2)\n{FENCE}", "print(2)", None),
+        # unclosed fence: run what is there
+        (f"Start.\n{FENCE}python\nfor i in range(3):\n    print(i)", "for i in range(3):\n    print(i)", None),
+        # indented block (inside a list) is dedented
+        (f"1. step\n   {FENCE}python\n   print(3)\n   {FENCE}", "print(3)", None),
+        # four backticks, with a triple-backtick string inside
+        (f"````python\ns = '{FENCE}'\nprint(s)\n````", f"s = '{FENCE}'\nprint(s)", None),
+        # a reply that is only code, without fences
+        ("print(len(context))", "print(len(context))", None),
+        ("SUBMIT(answer='x')", "SUBMIT(answer='x')", None),
+        # <think> sections are never code
+        (f"<think>maybe {FENCE}python\nbad()\n{FENCE}</think>\n{FENCE}python\ngood()\n{FENCE}", "good()", None),
+        # turn errors
+        ("", None, "Your reply was empty"),
+        ("   \n ", None, "Your reply was empty"),
+        (None, None, "Your reply was empty"),
+        ("I think the answer is in the logs.", None, "had no code"),
+        ("Done", None, "had no code"),
+        (f"{FENCE}bash\nls\n{FENCE}", None, "had ```bash but only Python blocks are run"),
+        (f"{FENCE}json\n{{\"a\": 1}}\n{FENCE}", None, "had ```json"),
+        (f"{FENCE}python\n# just thinking\n{FENCE}", None, "held no statements"),
+    ],
+)
+def test_parse_reply(reply, code, problem):
+    parsed = parse_reply(reply)
+    assert parsed.code == code
+    if problem is None:
+        assert parsed.problem is None
+    else:
+        assert problem in parsed.problem
+        assert "```python" in parsed.problem  # the turn error shows the model what to write
+
+
+def test_reasoning_keeps_prose_and_thoughts_but_not_code():
+    parsed = parse_reply(f"<think>hmm</think>First I count.\n{FENCE}python\nprint(1)\n{FENCE}\nThen more.")
+    assert parsed.reasoning == "hmm\n\nFirst I count.\n\nThen more."
+
+
+def test_unclosed_fence_is_flagged():
+    assert parse_reply(f"{FENCE}python\nprint(1)").unclosed is True
+    assert parse_reply(f"{FENCE}python\nprint(1)\n{FENCE}").unclosed is False
+
+
+def test_syntax_error_is_left_for_the_sandbox_to_report():
+    assert parse_reply(f"{FENCE}python\nprint(\n{FENCE}").code == "print("
+
+
+NAMES = ["answer", "count"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ('{"answer": "x", "count": 2}', ([], {"answer": "x", "count": 2})),
+        (f'Here:\n{FENCE}json\n{{"answer": "x", "count": 2}}\n{FENCE}', ([], {"answer": "x", "count": 2})),
+        ('My answer is {"answer": "a {b} c", "count": 1} as asked.', ([], {"answer": "a {b} c", "count": 1})),
+        ('ignore {"other": 1} then {"answer": "y"}', ([], {"answer": "y"})),
+        ("SUBMIT(answer='x (y)', count=3)", ([], {"answer": "x (y)", "count": 3})),
+        (f"{FENCE}python\nSUBMIT('x', 3)\n{FENCE}", (["x", 3], {})),
+    ],
+)
+def test_extract_outputs(reply, expected):
+    assert extract_outputs(reply, NAMES) == expected
+
+
+@pytest.mark.parametrize("reply", ["no idea", '{"unrelated": 1}', "SUBMIT(answer=compute())", ""])
+def test_extract_outputs_fails_clearly(reply):
+    with pytest.raises(ExtractError, match="neither a JSON object"):
+        extract_outputs(reply, NAMES)
