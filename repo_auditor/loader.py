@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NamedTuple
 
+from repo_auditor import cachedb
 from repo_auditor.cache import cache_dir
 from repo_auditor.errors import (
     FileNotInRepositoryError,
@@ -235,20 +236,19 @@ class _StatsCache:
         self.path = path
         try:
             self._db = self._connect()
-        except sqlite3.DatabaseError:  # corrupt or foreign file: the cache is disposable, start over
-            path.unlink(missing_ok=True)
+        except sqlite3.DatabaseError as exc:
+            if cachedb.is_locked(exc):  # held by another process for too long: not damaged, never delete it
+                raise
+            path.unlink(missing_ok=True)  # corrupt or foreign file: the cache is disposable, start over
             self._db = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(
+        return cachedb.connect(
+            self.path,
             f"CREATE TABLE IF NOT EXISTS {STATS_SCHEMA} (id TEXT PRIMARY KEY, size INTEGER, lines INTEGER,"
-            " binary INTEGER, generated INTEGER) WITHOUT ROWID"
+            " binary INTEGER, generated INTEGER) WITHOUT ROWID",
+            f"CREATE TABLE IF NOT EXISTS {LISTING_SCHEMA} (digest TEXT PRIMARY KEY, stats BLOB, used REAL)",
         )
-        db.execute(f"CREATE TABLE IF NOT EXISTS {LISTING_SCHEMA} (digest TEXT PRIMARY KEY, stats BLOB, used REAL)")
-        return db
 
     def lookup(self, blob_ids: list[str], measure: Callable[[list[str]], dict[str, _Stats]]) -> list[_Stats]:
         """Stats of ``blob_ids`` in order, from the cache where known; ``measure`` is called with the others."""
@@ -788,6 +788,14 @@ class Repository:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
         return final
+
+    def remote_url(self, name: str = "origin") -> str | None:
+        """The URL of the remote ``name`` as configured (for links to lines in reports), or None."""
+        if self._git is None:
+            return None
+        output = self._git.try_run("config", "--get", f"remote.{name}.url")
+        url = _fsdecode(output).strip() if output else ""
+        return url or None
 
     def file_tree(self, budget_chars: int = 6000) -> str:
         """The indented tree the model sees first, fitted to ``budget_chars`` by collapsing the largest directories.

@@ -14,6 +14,9 @@ Rules, in order (the first rule to claim a folder wins):
   single non-test package, its direct sub-packages become components too (``pkg.sub``), so the graph shows its
   inside. A project without packages is one component at the build file's folder.
 
+Build files inside test or fixture folders (``tests/``, ``fixtures/``, ``testdata/`` ...) are not read: they
+describe sample projects.
+
 Each file belongs to the component with the deepest root above it. A file under no root belongs to a
 ``directory`` component named after its top-level folder, or ``(root)`` for files at the top.
 """

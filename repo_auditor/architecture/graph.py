@@ -98,7 +98,7 @@ class Resolver:
                 else module.rpartition(".")[0]
             )
             parts = package.split(".") if package else []
-            if level - 1 > len(parts):
+            if level - 1 >= len(parts):  # above the top package: Python refuses it too
                 return []
             base = parts[: len(parts) - (level - 1)]
             rest = spec[level:]

@@ -8,6 +8,7 @@ they merge).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -45,10 +46,34 @@ class Churn:
     files: dict[str, FileChurn]
 
 
+# Variables that would point git at another repository than the one asked for.
+_GIT_LOCATION_VARS = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+        "GIT_CEILING_DIRECTORIES",
+    }
+)
+# The repository's own config is untrusted: nothing in it may run a command or change the output format.
+_SAFE_CONFIG = ("-c", "core.fsmonitor=false", "-c", "log.showSignature=false", "-c", "diff.external=")
+
+
 def _git(root: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
+    env.update(GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
     try:
         completed = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, timeout=GIT_LOG_TIMEOUT_SECONDS, check=False
+            ["git", *_SAFE_CONFIG, "-C", str(root), *args],
+            capture_output=True,
+            timeout=GIT_LOG_TIMEOUT_SECONDS,
+            check=False,
+            env=env,
         )
     except FileNotFoundError as exc:
         raise HistoryUnavailable("git is not installed; install git to get hotspots") from exc
@@ -74,6 +99,7 @@ def read_churn(root: Path, commit: str, since_days: int) -> Churn:
         "-z",
         "--numstat",
         "-M",
+        "--no-textconv",
         "--no-color",
         f"--format={_RECORD}%H{_FIELD}%ae{_FIELD}%an{_FIELD}%ct",
         f"--since={window_start.isoformat()}",

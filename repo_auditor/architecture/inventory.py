@@ -36,8 +36,16 @@ from repo_auditor.architecture.model import (
     TestRatio,
 )
 from repo_auditor.architecture.scan import SCAN_VERSION, SCANNED_LANGUAGES, FileScan, scan_batch
-from repo_auditor.architecture.tree import SourceFile, SourceTree, is_code, is_excluded, is_test_path
-from repo_auditor.errors import ConfigurationError, RepoAuditorError
+from repo_auditor.architecture.tree import (
+    SourceFile,
+    SourceTree,
+    in_fixture_dir,
+    is_code,
+    is_excluded,
+    is_test_path,
+)
+from repo_auditor.errors import ConfigurationError, RepoAuditorError, ToolError
+from repo_auditor.languages import PARSED_LANGUAGES
 
 # Files with these loader flags are not scanned for imports (too big to matter, or not a file of this tree).
 SKIP_SCAN_FLAGS = frozenset({"large", "symlink"})
@@ -77,7 +85,7 @@ def build_inventory(
     since_days: int = 90,
     top_n: int = 12,
     symbols: SymbolFinder | None = None,
-    cache_path: Path | None = None,
+    cache_path: str | Path | None = None,
     timings: dict[str, float] | None = None,
 ) -> Inventory:
     """Analyse ``repo`` (a ``loader.Repository``) and return its ``Inventory``.
@@ -99,6 +107,7 @@ def build_inventory(
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ConfigurationError(f"top_n must be a whole number of at least 1, got {top_n!r}")
     clock = _PhaseClock(timings)
+    cache_path = Path(cache_path) if cache_path is not None else None
     notes: list[str] = []
     entries = list(repo.files)
     included = [e for e in entries if not is_excluded(e)]
@@ -117,7 +126,7 @@ def build_inventory(
     cycles, edges = graph.find_cycles(sorted(layout.components), edges)
     clock.lap("graph")
 
-    symbol_rows = _symbols(repo, symbols, cache_path, notes)
+    symbol_rows = _symbols(repo, symbols, cache_path, included, len(included) < len(entries))
     symbol_rows = [s for s in symbol_rows if s.path in owners]
     for count_path, count in Counter(s.path for s in symbol_rows).items():
         layout.components[owners[count_path]].symbols += count
@@ -249,8 +258,12 @@ def _read_text(repo: SourceTree, path: str) -> str:
 
 def _read_manifests(repo: SourceTree, included: list[SourceFile], notes: list[str]) -> list[Manifest]:
     manifests = []
+    in_fixtures = 0
     for entry in included:
         if not is_manifest(entry.path) or entry.binary or "symlink" in entry.flags:
+            continue
+        if in_fixture_dir(entry.path):
+            in_fixtures += 1
             continue
         if entry.size > MAX_MANIFEST_BYTES:
             notes.append(f"{entry.path}: build file over {MAX_MANIFEST_BYTES} bytes, not read")
@@ -261,13 +274,15 @@ def _read_manifests(repo: SourceTree, included: list[SourceFile], notes: list[st
             notes.append(f"build file not understood, ignored: {exc}")
         except (RepoAuditorError, OSError) as exc:
             notes.append(f"{entry.path}: unreadable ({exc})")
+    if in_fixtures:
+        notes.append(
+            f"{in_fixtures} build files inside test or fixture folders ignored (they describe samples)"
+        )
     return manifests
 
 
-def _scan_key(entry: SourceFile) -> str:
-    from repo_auditor.tools._symbol_grammar import parser_version
-
-    return f"scan{SCAN_VERSION};{parser_version()}|{entry.language}|{entry.blob_id}"
+def _scan_key(version: str, entry: SourceFile) -> str:
+    return f"scan{SCAN_VERSION};{version}|{entry.language}|{entry.blob_id}"
 
 
 def _scan(
@@ -275,6 +290,7 @@ def _scan(
 ) -> dict[str, tuple[str, FileScan]]:
     from repo_auditor.architecture.scan_cache import ScanCache
     from repo_auditor.cache import cache_dir
+    from repo_auditor.tools._symbol_grammar import parser_version
 
     wanted = [
         e
@@ -286,7 +302,8 @@ def _scan(
     ]
     cache = ScanCache(cache_path if cache_path is not None else cache_dir("architecture"))
     try:
-        keys = {e.path: _scan_key(e) for e in wanted}
+        version = parser_version()  # the tree-sitter and grammar versions: a change invalidates the cache
+        keys = {e.path: _scan_key(version, e) for e in wanted}
         known = cache.get_many(set(keys.values()))
         missing: dict[str, SourceFile] = {}
         for entry in wanted:
@@ -347,17 +364,44 @@ def _cpu_count() -> int:
 
 
 def _symbols(
-    repo: SourceTree, symbols: SymbolFinder | None, cache_path: Path | None, notes: list[str]
-) -> Sequence[SymbolLike]:
+    repo: SourceTree,
+    symbols: SymbolFinder | None,
+    cache_path: Path | None,
+    included: list[SourceFile],
+    some_excluded: bool,
+) -> list[SymbolLike]:
+    """Every definition in the analysed files. When some files are vendored or generated, only the top-level
+    folders (and top-level files) holding analysed files are indexed, so a vendored tree is not parsed."""
+    owned = symbols is None
     if symbols is None:
         from repo_auditor.tools.symbol_index import SymbolIndex
 
-        index = SymbolIndex(repo, cache_path)
-        try:
-            return index.find()
-        finally:
-            index.close()
-    return symbols.find()
+        symbols = SymbolIndex(repo, cache_path)
+    try:
+        if some_excluded:
+            try:
+                return _symbols_in_scope(symbols, included)
+            except ToolError:
+                pass  # a folder name the index reads differently (a backslash in it): index everything
+        return list(symbols.find())
+    finally:
+        if owned:
+            symbols.close()
+
+
+def _symbols_in_scope(symbols: SymbolFinder, included: list[SourceFile]) -> list[SymbolLike]:
+    """Definitions under each top-level folder with analysed files, and in each analysed top-level file.
+    Raises ``ToolError`` when the index refuses one of them (the caller then indexes everything)."""
+    rows: list[SymbolLike] = []
+    for top in sorted({e.path.split("/", 1)[0] for e in included if "/" in e.path}):
+        rows.extend(symbols.find(path=top))
+    for entry in included:
+        indexable = (
+            entry.language in PARSED_LANGUAGES and not entry.binary and not entry.flags & SKIP_SCAN_FLAGS
+        )
+        if "/" not in entry.path and indexable:
+            rows.extend(symbols.find(path=entry.path))
+    return rows
 
 
 # ---------------------------------------------------------------- entry points and dependencies

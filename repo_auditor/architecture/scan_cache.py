@@ -12,11 +12,11 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable
 
+from repo_auditor import cachedb
 from repo_auditor.architecture.scan import FileScan
 from repo_auditor.errors import ConfigurationError
 
 DATABASE_NAME = "architecture-scan.sqlite"
-BUSY_TIMEOUT_SECONDS = 30.0
 _CHUNK = 900  # below sqlite's historic limit of 999 parameters per statement
 
 
@@ -27,11 +27,8 @@ class ScanCache:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / DATABASE_NAME
         try:
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID"
+            self._db = cachedb.connect(
+                self.path, "CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID"
             )
         except sqlite3.DatabaseError as exc:
             raise ConfigurationError(

@@ -59,6 +59,17 @@ _TEST_NAME = re.compile(
 )
 
 
+# Build files below these folders describe sample projects (test fixtures), not the codebase's own parts.
+FIXTURE_DIRS = _TEST_DIRS | frozenset(
+    {"fixtures", "__fixtures__", "testdata", "test-fixtures", "test_fixtures"}
+)
+
+
+def in_fixture_dir(path: str) -> bool:
+    """True when a folder above ``path`` is a test or fixture folder (``tests/``, ``fixtures/``, ...)."""
+    return any(part in FIXTURE_DIRS for part in path.split("/")[:-1])
+
+
 def is_excluded(entry: SourceFile) -> bool:
     """Vendored or generated: counted, not analysed."""
     return bool(EXCLUDED_FLAGS & entry.flags)

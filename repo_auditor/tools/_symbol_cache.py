@@ -13,13 +13,11 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from repo_auditor import cachedb
 from repo_auditor.errors import ToolError
 from repo_auditor.tools._symbol_grammar import Definition
 
 DATABASE_NAME = "symbols.sqlite"
-
-# How long a writer waits for another process holding the lock before giving up.
-BUSY_TIMEOUT_SECONDS = 30.0
 
 # sqlite's historic bound on "?" parameters per statement is 999; stay below it.
 _LOOKUP_CHUNK = 900
@@ -33,14 +31,9 @@ class SymbolCache:
         self.path = folder / DATABASE_NAME
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False, isolation_level=None
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS definitions"
-                " (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID"
+            self._db = cachedb.connect(
+                self.path,
+                "CREATE TABLE IF NOT EXISTS definitions (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID",
             )
         except sqlite3.DatabaseError as exc:
             raise ToolError(

@@ -99,6 +99,10 @@ def test_compare_two_states_of_a_repository(tmp_path):
     tests = changes.component_changes[1]
     assert (tests.test_ratio_before, tests.test_ratio_after) == (None, None)  # no non-test code in tests/
     assert not changes.empty
+    text = render_markdown(after, changes)
+    assert "**Cycles resolved:** shop.billing ↔ shop.orders" in text
+    assert "**Components added:** shop.audit" in text
+    assert "| tests | 5 | 15 | n/a | n/a |" in text
     assert Changes.from_dict(json.loads(json.dumps(changes.to_dict()))) == changes
 
 

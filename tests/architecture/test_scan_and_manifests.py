@@ -225,3 +225,75 @@ def test_hostile_build_file_names_cannot_break_components(tmp_path):
     assert [d.name for d in inv.dependencies] == []
     # a package name claimed twice resolves to the first package, never to a made-up name
     assert [(e.source, e.target) for e in inv.edges] == []
+
+
+class RecordingFinder:
+    """A symbol index that records what it was asked for and knows one function per file asked."""
+
+    def __init__(self):
+        self.asked: list[str | None] = []
+
+    def find(self, path=None, name=None, kind=None):
+        from repo_auditor.tools.symbol_index import Symbol
+
+        self.asked.append(path)
+        return [Symbol(path or "x.py", "f", "f", "function", 1, 3, "python")]
+
+
+VENDORED_TREE = {
+    "app/main.py": "from vendor import lib\n\n\ndef main():\n    return lib\n",
+    "vendor/lib.py": "def huge():\n" + "    x = 1\n" * 50,
+    "run.py": "def go():\n    pass\n",
+    "package-lock.json": "{}\n",
+}
+
+
+def test_vendored_and_generated_files_are_counted_apart_and_not_indexed(tmp_path):
+    write_tree(tmp_path / "repo", VENDORED_TREE)
+    finder = RecordingFinder()
+    with Repository.open(tmp_path / "repo", cache_root=tmp_path / "c") as repo:
+        inv = build_inventory(repo, cache_path=tmp_path / "c", symbols=finder)
+        real = build_inventory(repo, cache_path=tmp_path / "c")
+    assert finder.asked == ["app", "run.py"]  # never "vendor"
+    assert (inv.files, inv.excluded_files) == (2, 2)
+    python = next(s for s in inv.languages if s.language == "python")
+    assert (python.files, python.excluded_files, python.excluded_lines) == (2, 1, 51)
+    assert {c.name for c in real.components} == {"app", "(root)"}
+    assert real.edges == []  # the vendored module is not part of the graph
+    assert [f.name for f in real.largest_functions] == ["main", "go"]
+    assert {c.name: c.symbols for c in real.components} == {"app": 1, "(root)": 1}
+
+
+def test_odd_folder_names_with_vendored_code_still_get_their_symbols(tmp_path):
+    """The index reads a backslash in a path as a separator; the inventory then falls back to indexing all."""
+    names = ["x\\y", "-rf", "...", "$(id)", "a b"]
+    write_tree(tmp_path / "repo", {f"{n}/m.py": "def f():\n    return 1\n" for n in names} | VENDORED_TREE)
+    with Repository.open(tmp_path / "repo", cache_root=tmp_path / "c") as repo:
+        inv = build_inventory(repo, cache_path=tmp_path / "c")
+    symbols = {c.name: c.symbols for c in inv.components}
+    assert {n: symbols[n] for n in names} == {n: 1 for n in names}
+    assert "huge" not in {f.name for f in inv.largest_functions}
+
+
+def test_build_files_in_fixture_folders_describe_samples_not_components(tmp_path):
+    write_tree(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[project]\nname = "tool"\ndependencies = ["click"]\n',
+            "tool/__init__.py": "",
+            "tests/fixtures/sample/package.json": '{"name": "sample", "dependencies": {"left-pad": "1"}}',
+            "tests/fixtures/sample/index.js": "",
+            "fixtures/go_app/go.mod": "module ex.com/sample\n",
+            "fixtures/go_app/main.go": "package main\nfunc main() {}\n",
+        },
+    )
+    with Repository.open(tmp_path / "repo", cache_root=tmp_path / "c") as repo:
+        inv = build_inventory(repo, cache_path=tmp_path / "c")
+    assert {(c.name, c.kind) for c in inv.components} == {
+        ("tool", "python-package"),
+        ("(root)", "directory"),
+        ("tests", "directory"),
+        ("fixtures", "directory"),
+    }
+    assert [d.name for d in inv.dependencies] == ["click"]
+    assert "2 build files inside test or fixture folders ignored (they describe samples)" in inv.notes

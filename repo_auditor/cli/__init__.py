@@ -1,0 +1,89 @@
+"""The ``audit-repo`` command line: click commands only, options in, errors out. The only package that imports click;
+one module per command (``audit``, ``doctor``, ``config``, ...), registered on ``main`` when this package is imported.
+
+Exit status: 0 success; 1 error (one line on stderr, a traceback only with ``--debug``); 2 usage error;
+3 ``review --fail-on`` found a verified finding at or above the threshold; 130 interrupted.
+Heavy modules (litellm, tree-sitter, git, the sandbox) are imported inside the commands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from repo_auditor import __version__
+from repo_auditor.errors import RepoAuditorError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_FINDINGS = 3
+EXIT_INTERRUPTED = 130
+
+
+class _AuditGroup(click.Group):
+    """``audit-repo PATH QUESTION`` runs an audit; a first word that names a subcommand runs that subcommand.
+
+    A directory that happens to be named like a subcommand is reached as ``./review``.
+    """
+
+    default_command = "audit"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first = args[0] if args else None
+        if first is not None and first not in self.commands and first not in ("--help", "-h", "--version"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except RepoAuditorError as exc:
+            if ctx.meta.get("debug"):
+                raise
+            raise click.ClickException(_one_line(str(exc))) from None
+        except Exception as exc:  # an unexpected failure: one line, the traceback under --debug
+            if ctx.meta.get("debug"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (rerun with --debug for the traceback)"
+            ) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "(no message)"
+
+
+def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    ctx.meta["debug"] = value
+    return value
+
+
+def debug_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--debug", is_flag=True, is_eager=True, expose_value=False, callback=_remember_debug,
+        help="Show the full traceback on errors.",
+    )(fn)
+
+
+@click.group(cls=_AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="audit-repo")
+def main() -> None:
+    """Audit a whole codebase with a language model.
+
+    \b
+      audit-repo PATH "QUESTION"        ask a question of a repository (see `audit-repo audit --help`)
+      audit-repo doctor                 check Deno/Pyodide, ripgrep, grammars, git and the model (fetches Pyodide)
+      audit-repo config [PATH]          show the effective configuration and where each value came from
+
+    Configure a model with --model, REPO_AUDITOR_MODEL, or `model = "..."` in .repo-auditor.toml.
+    """
+
+
+# Registering the commands (each module adds its own to ``main``).
+from repo_auditor.cli import audit, config, doctor  # noqa: E402,F401
