@@ -45,6 +45,14 @@ _LAZY = {
     "verify_findings": "repo_auditor.synthesis",
     "build_report": "repo_auditor.synthesis",
     "render": "repo_auditor.report",
+    "audit": "repo_auditor.auditor",
+    "RepoAuditor": "repo_auditor.auditor",
+    "Budgets": "repo_auditor.auditor",
+    "review": "repo_auditor.reviewer",
+    "ReviewResult": "repo_auditor.reviewer",
+    "build_inventory": "repo_auditor.architecture",
+    "narrate": "repo_auditor.architecture.narrative",
+    "ArchitectureReport": "repo_auditor.architecture.report",
 }
 
 __all__ = sorted([*_LAZY, "errors", "__version__"])

@@ -4,8 +4,8 @@ What gets loaded:
 
 * **A git work tree** (``ref=None``): tracked files (even if a ``.gitignore`` matches them) plus untracked files that
   ``.gitignore`` / ``.git/info/exclude`` / ``core.excludesFile`` do not exclude, exactly as ``git status`` sees them.
-  Tracked files deleted from the disk are left out. Given a folder *inside* a work tree, the work tree's top level is
-  the root (the whole repository is loaded, not the subfolder). Submodules and nested repositories are not entered.
+  Tracked files deleted from the disk are left out. Given a folder *inside* a work tree, the tree is scoped to that
+  folder (it becomes the root; paths are relative to it; ``subdir`` names it), in work-tree mode and at a ref alike. Submodules and nested repositories are not entered.
 * **A commit** (``ref`` = branch, tag, SHA, ``HEAD~3``...): the files of that commit, read from the object database;
   the work tree and the index are never read or written.
 * **A plain folder** (no git): every file, honouring any ``.gitignore`` files in it (git's own matcher is used, through
@@ -44,7 +44,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -497,6 +497,19 @@ class _Listing:
     need_stats: dict[str, list[str]] = field(default_factory=dict)  # blob id -> paths sharing it
 
 
+def _scoped(listing: _Listing, subdir: str) -> _Listing:
+    """The part of ``listing`` under ``subdir``, with paths made relative to it."""
+    prefix = subdir + "/"
+    cut = len(prefix)
+    entries = [replace(e, path=e.path[cut:]) for e in listing.entries if e.path.startswith(prefix)]
+    need: dict[str, list[str]] = {}
+    for blob_id, paths in listing.need_stats.items():
+        inside = [p[cut:] for p in paths if p.startswith(prefix)]
+        if inside:
+            need[blob_id] = inside
+    return _Listing(entries, need)
+
+
 def _list_worktree(gitcmd: _Git, root: Path) -> _Listing:
     listing = _Listing()
     # Three git walks in parallel (the index; stat() of tracked files; the untracked folders). Asking one
@@ -625,6 +638,7 @@ class Repository:
         self._by_path = {entry.path: entry for entry in self.files}
         self._git = gitcmd
         self._cache_root = cache_root
+        self.subdir = ""  # the folder of the git repository this tree is scoped to ("" = its top level)
 
     # -- opening --------------------------------------------------------------------------------------------------
 
@@ -663,7 +677,12 @@ class Repository:
             else:
                 commit = _resolve_ref(gitcmd, ref, top, has_commits=head is not None)
                 listing = _list_commit(gitcmd, commit)
-            return cls._build(root=top, ref=ref, commit=commit, gitcmd=gitcmd, listing=listing, cache_root=caches)
+            subdir = given.relative_to(top).as_posix() if given != top else ""
+            if subdir:
+                listing = _scoped(listing, subdir)
+            repo = cls._build(root=given, ref=ref, commit=commit, gitcmd=gitcmd, listing=listing, cache_root=caches)
+            repo.subdir = subdir
+            return repo
         except BaseException:
             gitcmd.close()
             raise
@@ -772,7 +791,8 @@ class Repository:
         if self.ref is None:
             return self.root
         assert self.commit is not None and self._git is not None
-        final = self._cache_root / "trees" / self.commit
+        name = self.commit if not self.subdir else f"{self.commit}-{hashlib.sha1(self.subdir.encode()).hexdigest()[:12]}"
+        final = self._cache_root / "trees" / name
         if final.is_dir():
             return final
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -834,6 +854,49 @@ class Repository:
 
     def __repr__(self) -> str:
         return f"Repository(root={str(self.root)!r}, ref={self.ref!r}, commit={self.commit!r}, files={len(self.files)})"
+
+    # -- comparing commits (for the review job) ---------------------------------------------------------------------
+
+    def resolve_commit(self, ref: str) -> str:
+        """The 40-hex SHA of the commit ``ref`` names (branch, tag, SHA, ``HEAD~3``). Raises RefNotFoundError."""
+        gitcmd = self._require_git(f"resolve {ref!r}")
+        return _resolve_ref(gitcmd, ref, self.root, has_commits=self.commit is not None)
+
+    def merge_base(self, a: str, b: str) -> str:
+        """The best common ancestor of commits ``a`` and ``b`` (what a pull request of ``b`` into ``a`` is
+        compared against). Raises RefNotFoundError for a ref that does not resolve, RepositoryError when the two
+        histories share no commit."""
+        gitcmd = self._require_git("compute a merge base")
+        first, second = self.resolve_commit(a), self.resolve_commit(b)
+        output = gitcmd.try_run("merge-base", first, second)
+        if not output:
+            raise RepositoryError(f"{a!r} and {b!r} share no history in {self.root}; pass a --base on the same "
+                                  "line of development (a shallow clone may need `git fetch --unshallow`)",
+                                  path=str(self.root))
+        return output.decode().strip()
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether commit ``ancestor`` is reachable from ``descendant`` (False when either does not resolve)."""
+        gitcmd = self._require_git("compare commits")
+        first, second = _resolve(gitcmd, ancestor), _resolve(gitcmd, descendant)
+        if first is None or second is None:
+            return False
+        return gitcmd.try_run("merge-base", "--is-ancestor", first, second) is not None
+
+    def diff(self, base: str, head: str, *, context_lines: int = 3) -> str:
+        """The unified diff from commit ``base`` to commit ``head`` as text (renames detected, prefixes ``a/`` and
+        ``b/`` whatever the user's configuration, no colour, no external diff or textconv drivers)."""
+        gitcmd = self._require_git("diff two commits")
+        first, second = self.resolve_commit(base), self.resolve_commit(head)
+        output = gitcmd.run("diff", "--no-color", "--no-ext-diff", "--no-textconv", "-M", f"-U{int(context_lines)}",
+                            "--src-prefix=a/", "--dst-prefix=b/", first, second, "--")
+        return output.decode("utf-8", errors="replace")
+
+    def _require_git(self, what: str) -> _Git:
+        if self._git is None:
+            raise RepositoryError(f"cannot {what}: {self.root} is not a git repository; run the review inside a "
+                                  "git clone", path=str(self.root))
+        return self._git
 
 
 def _locate_git(path: Path) -> tuple[Path, Path] | None:

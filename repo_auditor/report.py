@@ -271,3 +271,74 @@ def _money(cost: float | None) -> str:
     if cost is None:
         return "unknown"
     return f"${cost:,.4f}" if cost < 1 else f"${cost:,.2f}"
+
+
+REVIEW_TEMPLATE = "review.md.j2"
+
+
+def render_review(report: Report, review: dict[str, Any], template_dir: str | os.PathLike[str] | None = None) -> str:
+    """Render a review as Markdown (a PR comment) through ``review.md.j2``: the audit report context plus ``review``
+    (the hidden marker, the compared commits, and the reviewed / skimmed / skipped file lists; see the template).
+    Raises ReportError like ``render``."""
+    env = _environment(template_dir)
+    try:
+        return env.get_template(REVIEW_TEMPLATE).render({**_context(report), "review": review})
+    except jinja2.TemplateNotFound as exc:
+        raise ReportError(f"no report template named {exc.name!r}; reinstall repo_auditor or add it to the "
+                          f"template folder") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ReportError(f"template {exc.name or exc.filename or REVIEW_TEMPLATE!r} line {exc.lineno}: "
+                          f"{exc.message}; fix the template's syntax") from None
+    except jinja2.TemplateError as exc:
+        raise ReportError(f"template {_template_frame(exc, env)}: {exc}; fix the template or remove the "
+                          f"reference") from None
+
+
+ARCHITECTURE_TEMPLATE = "architecture.md.j2"
+
+
+def render_architecture(report: Any, template_dir: str | os.PathLike[str] | None = None) -> str:
+    """Render an ``architecture.report.ArchitectureReport`` as Markdown through ``architecture.md.j2`` (looked up
+    first in ``template_dir``). The context is the inventory (``inv``), the Mermaid source, the changes and the
+    narrative (see the template's header). Raises ReportError like ``render``."""
+    from repo_auditor.architecture.report import GENERATED_COMMENT
+
+    env = _environment(template_dir)
+    env.filters["ratio"] = lambda value: "n/a" if value is None else f"{value:.2f}"
+    narrative = report.narrative
+    changes = report.changes
+    context: dict[str, Any] = {
+        "inv": report.inventory,
+        "mermaid": report.mermaid.rstrip("\n"),
+        "changes": changes,
+        "changes_lists": [] if changes is None else [
+            ("Components added", changes.components_added),
+            ("Components removed", changes.components_removed),
+            ("Dependencies added", [f"{e.source} → {e.target} ({e.count})" for e in changes.edges_added]),
+            ("Dependencies removed", [f"{e.source} → {e.target}" for e in changes.edges_removed]),
+            ("New cycles", [" ↔ ".join(c) for c in changes.cycles_new]),
+            ("Cycles resolved", [" ↔ ".join(c) for c in changes.cycles_resolved]),
+            ("New hotspots", changes.hotspots_entered),
+            ("No longer hotspots", changes.hotspots_left),
+        ],
+        "narrative": narrative,
+        "generated_comment": GENERATED_COMMENT,
+        "tool_version": report.tool_version,
+        "generated_at": report.generated_at_text,
+    }
+    if narrative is not None:
+        files = sorted(narrative.coverage.files_read.items())
+        context.update(coverage=narrative.coverage,
+                       files_read=[{"path": p, "lines": n} for p, n in files[:MAX_LISTED_FILES]],
+                       files_not_listed=max(0, len(files) - MAX_LISTED_FILES))
+    try:
+        return env.get_template(ARCHITECTURE_TEMPLATE).render(context)
+    except jinja2.TemplateNotFound as exc:
+        raise ReportError(f"no report template named {exc.name!r}; reinstall repo_auditor or add it to the "
+                          f"template folder") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ReportError(f"template {exc.name or exc.filename or ARCHITECTURE_TEMPLATE!r} line {exc.lineno}: "
+                          f"{exc.message}; fix the template's syntax") from None
+    except jinja2.TemplateError as exc:
+        raise ReportError(f"template {_template_frame(exc, env)}: {exc}; fix the template or remove the "
+                          f"reference") from None

@@ -245,7 +245,7 @@ class Inventory:
             return build_from_dict(cls, data, "inventory")
         except (TypeError, ValueError, KeyError) as exc:
             raise IncompatibleReportError(
-                f"malformed architecture report: {exc}; regenerate it with `audit-repo architecture --json`",
+                f"malformed architecture report: {exc}; regenerate it with `audit-repo architecture --format json`",
                 found_version=data.get("schema_version"),
             ) from exc
 
@@ -265,7 +265,7 @@ def check_schema(data: Any) -> None:
     if not isinstance(data, dict):
         raise IncompatibleReportError(
             f"previous architecture report must be a JSON object, got {type(data).__name__}; "
-            "pass the file written by `audit-repo architecture --json`"
+            "pass the file written by `audit-repo architecture --format json`"
         )
     found = data.get("schema_version")
     if found != SCHEMA_VERSION:

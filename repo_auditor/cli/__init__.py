@@ -78,6 +78,8 @@ def main() -> None:
 
     \b
       audit-repo PATH "QUESTION"        ask a question of a repository (see `audit-repo audit --help`)
+      audit-repo review PATH --base REF  review a change (PR comment, SARIF, annotations; --fail-on exits 3)
+      audit-repo architecture PATH      components, import graph (Mermaid), hotspots; a checked narrative with a model
       audit-repo doctor                 check Deno/Pyodide, ripgrep, grammars, git and the model (fetches Pyodide)
       audit-repo config [PATH]          show the effective configuration and where each value came from
 
@@ -86,4 +88,4 @@ def main() -> None:
 
 
 # Registering the commands (each module adds its own to ``main``).
-from repo_auditor.cli import audit, config, doctor  # noqa: E402,F401
+from repo_auditor.cli import architecture, audit, config, doctor, review  # noqa: E402,F401

@@ -52,7 +52,7 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
 
     flags["format"] = flags.pop("format_")
     cfg = config_module.resolve(flags, repo_dir=path if path.is_dir() else None)
-    from repo_auditor.audit import Budgets, audit
+    from repo_auditor.auditor import Budgets, audit
     from repo_auditor.loader import Repository
     from repo_auditor.report import render
 

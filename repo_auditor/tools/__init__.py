@@ -11,6 +11,7 @@ directory changes)::
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import typing
@@ -52,6 +53,6 @@ def symbols(path: str | None = None, name: str | None = None, kind: str | None =
 
 
 for _function in (read_file, grep, symbols):  # same docs as the bound tools; real types, not strings, for frameworks
-    _function.__doc__ = getattr(RepoTools, _function.__name__).__doc__
+    _function.__doc__ = inspect.getdoc(getattr(RepoTools, _function.__name__))
     _function.__annotations__ = typing.get_type_hints(_function)
 del _function

@@ -135,10 +135,24 @@ def test_symlinks_are_flagged_never_followed(history: History, cache: Path, tmp_
         repo.read_bytes("link_escape")
 
 
-def test_open_a_subdirectory_uses_the_top_level(history: History, cache: Path) -> None:
-    repo = Repository.open(history.repo.path / "src" / "app", cache_root=cache)
-    assert repo.root == history.repo.path.resolve()
-    assert "README.md" in paths(repo)
+def test_open_a_subdirectory_scopes_the_tree_to_it(history: History, cache: Path) -> None:
+    sub = history.repo.path / "src"
+    repo = Repository.open(sub, cache_root=cache)
+    assert repo.root == sub.resolve() and repo.subdir == "src"
+    assert paths(repo) == ["app/__init__.py", "app/main.py", "app/util.py"]
+    assert repo.read_text("app/main.py") == (sub / "app" / "main.py").read_text()
+    assert repo.commit == history.third
+    assert repo.file_tree().splitlines()[0].startswith("src ")
+
+
+def test_a_subdirectory_at_a_ref_is_searched_in_its_own_extraction(history: History, cache: Path) -> None:
+    whole = Repository.open(history.repo.path, "v1.0", cache_root=cache)
+    scoped = Repository.open(history.repo.path / "src", "v1.0", cache_root=cache)
+    assert paths(scoped) == ["app/__init__.py", "app/main.py", "app/util.py"]
+    assert sorted(p.relative_to(scoped.search_root()).as_posix()
+                  for p in scoped.search_root().rglob("*") if p.is_file()) == paths(scoped)
+    assert whole.search_root() != scoped.search_root()
+    assert (whole.search_root() / "README.md").is_file()
 
 
 def test_empty_repository_lists_untracked_files(empty_repo: GitRepo, cache: Path) -> None:

@@ -112,7 +112,7 @@ def test_module_level_functions_work_in_the_current_directory(tmp_path: Path,
     monkeypatch.chdir(second.path)
     assert grep("_REPO").splitlines()[1] == "b.py:1: SECOND_REPO = 2"
     assert repo_auditor.grep is grep and repo_auditor.read_file is read_file
-    assert grep.__doc__ == RepoTools.grep.__doc__
+    assert grep.__doc__ == inspect.getdoc(RepoTools.grep)
     assert str(inspect.signature(read_file)) == "(path: str, start_line: int = 1, end_line: int | None = None) -> str"
 
 

@@ -1,0 +1,141 @@
+"""`audit-repo review PATH --base REF`: the diff-aware pre-merge review."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from repo_auditor.cli import EXIT_FINDINGS, debug_option, main
+
+SEVERITIES = ("low", "medium", "high", "critical")
+FOCUSES = ("general", "security", "correctness", "performance", "tests")
+
+
+@main.command("review")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--base", required=True, help="branch, tag or SHA the change is compared against (its merge base "
+              "with --head is used, as in a pull request)")
+@click.option("--head", help="the reviewed commit [HEAD]")
+@click.option("--focus", type=click.Choice(FOCUSES), default="general", show_default=True, help="what to look for")
+@click.option("--question", help="a question about the change, answered in the summary")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), help="exit with status 3 when a VERIFIED finding is at "
+              "or above this severity")
+@click.option("--format", "format_", type=click.Choice(["markdown", "json", "sarif", "github"]), default="markdown",
+              show_default=True, help="markdown (a PR comment), json, sarif (code scanning), github (annotations)")
+@click.option("--output", "-o", help="write the output to this file instead of stdout")
+@click.option("--post", type=click.Choice(["github"]), help="create or update the PR comment (Markdown) through the "
+              "GitHub API; needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+@click.option("--pr", type=click.IntRange(min=1), help="pull request number [from GITHUB_EVENT_PATH]")
+@click.option("--api-url", default=None, help="GitHub API URL, for GitHub Enterprise [https://api.github.com]")
+@click.option("--incremental", is_flag=True, help="review only the commits since the head recorded in the existing "
+              "review comment (or --baseline), keeping earlier findings that still apply")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="a previous Markdown review (its hidden marker) to review incrementally from")
+@click.option("--diff-budget", type=click.IntRange(min=0), help="characters of diff given to the model in full "
+              "[60000]; the rest is skimmed or listed")
+@click.option("--model", "-m", help="litellm model for the exploring model [env REPO_AUDITOR_MODEL]")
+@click.option("--sub-model", help="cheaper model for llm_query sub-calls (default: --model)")
+@click.option("--api-base", help="base URL of an OpenAI-compatible endpoint")
+@click.option("--max-iterations", type=int, help="most exploration turns [20]")
+@click.option("--max-llm-calls", type=int, help="most sub-model calls [50]")
+@click.option("--max-output-chars", type=int, help="most sandbox output characters shown per turn [10000]")
+@click.option("--max-cost", type=float, help="stop at this many US dollars")
+@click.option("--max-time", type=float, help="stop after this many seconds")
+@click.option("--template-dir", help="folder of jinja2 templates overriding the shipped ones (review.md.j2)")
+@click.option("--trace", help="write a JSONL trace of every model request, reply and execution")
+@click.option("--verbose", "-v", is_flag=True, help="print every turn to stderr")
+@click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
+@debug_option
+def review_command(path: Path, base: str, head: str | None, focus: str, question: str | None, fail_on: str | None,
+                   format_: str, output: str | None, post: str | None, pr: int | None, api_url: str | None,
+                   incremental: bool, baseline: Path | None, diff_budget: int | None, verbose: bool, quiet: bool,
+                   **flags: Any) -> None:
+    """Review the change from --base to --head in the repository at PATH; findings point at head lines.
+
+    \b
+    Exit status: 0 done (no finding at or above --fail-on), 3 a VERIFIED finding at or above --fail-on,
+    1 error, 2 usage error.
+    \b
+    Examples:
+      audit-repo review . --base origin/main --focus security --fail-on high
+      audit-repo review . --base main --format sarif -o review.sarif
+      audit-repo review . --base "$BASE_SHA" --post github --incremental      (in GitHub Actions)
+    """
+    from repo_auditor import config as config_module
+    from repo_auditor.auditor import Budgets
+    from repo_auditor.cli.audit import _emit, _models, _Progress, _stderr_is_terminal
+    from repo_auditor.findings import Severity
+    from repo_auditor.loader import Repository
+    from repo_auditor.reviewer.diff import DEFAULT_DIFF_BUDGET_CHARS
+    from repo_auditor.reviewer.pipeline import review
+    from repo_auditor.reviewer.render import render_result
+
+    if baseline is not None and not incremental:
+        raise click.UsageError("--baseline is only used with --incremental; add --incremental")
+    if incremental and post is None and baseline is None:
+        raise click.UsageError("--incremental needs the previous review: add --post github (reads the PR comment) "
+                               "or --baseline FILE")
+    cfg = config_module.resolve({**flags, "format": None, "output": None},
+                                repo_dir=path if path.is_dir() else None)
+    client = pr_number = None
+    if post == "github":
+        client, pr_number = _github(pr, api_url)
+    repo = Repository.open(path, ref=head or "HEAD")
+    previous = existing = None
+    if incremental:
+        previous, existing = _previous(baseline, client, pr_number)
+    lm, sub_lm = _models(cfg)
+    budgets = Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
+                      max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time)
+    progress = None if quiet or verbose or not _stderr_is_terminal() else _Progress()
+    try:
+        with repo:
+            result = review(repo, base, focus=focus, question=question, lm=lm, sub_lm=sub_lm, budgets=budgets,
+                            diff_budget_chars=DEFAULT_DIFF_BUDGET_CHARS if diff_budget is None else diff_budget,
+                            previous=previous, verbose=verbose, trace=cfg.trace, on_step=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    _emit(render_result(result, format_, template_dir=cfg.template_dir), output)
+    if client is not None and pr_number is not None:
+        body = render_result(result, "markdown", template_dir=cfg.template_dir)
+        comment, created = client.upsert_review_comment(pr_number, body, existing)
+        if not quiet:
+            verb = "created" if created else "updated"
+            click.echo(f"review comment {verb} on PR #{pr_number}" + (f": {comment.url}" if comment.url else ""),
+                       err=True)
+    if fail_on and result.fails_at(Severity[fail_on.upper()]):
+        if not quiet:
+            click.echo(f"failing: a verified finding is at or above {fail_on} (exit {EXIT_FINDINGS})", err=True)
+        click.get_current_context().exit(EXIT_FINDINGS)
+
+
+def _github(pr: int | None, api_url: str | None) -> tuple[Any, int]:
+    from repo_auditor.reviewer.github import DEFAULT_API_URL, GitHubClient, pr_number_from_event
+
+    number = pr if pr is not None else pr_number_from_event()
+    if number is None:
+        raise click.UsageError("--post github needs the PR number: pass --pr N, or run on a pull_request event "
+                               "(GITHUB_EVENT_PATH)")
+    client = GitHubClient(os.environ.get("GITHUB_TOKEN", ""), os.environ.get("GITHUB_REPOSITORY", ""),
+                          api_url=api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
+    return client, number
+
+
+def _previous(baseline: Path | None, client: Any, pr_number: int | None) -> tuple[Any, Any]:
+    """(the previous review's marker or None, the existing PR comment or None)."""
+    from repo_auditor.errors import ConfigurationError
+    from repo_auditor.reviewer.marker import find_marker
+
+    if baseline is not None:
+        try:
+            text = baseline.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read --baseline {baseline} ({exc.strerror}); pass a saved Markdown "
+                                     "review") from None
+        return find_marker(text), None
+    existing = client.find_review_comment(pr_number)
+    return (find_marker(existing.body) if existing else None), existing
