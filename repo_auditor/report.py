@@ -48,10 +48,13 @@ def render(report: Report, format: str = "markdown", template_dir: str | os.Path
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
     if format not in ("markdown", "md"):
         raise ConfigurationError(f"unknown report format {format!r}; use one of: {', '.join(FORMATS)}")
-    env = _environment(template_dir)
-    name = template or MARKDOWN_TEMPLATE
+    return _render_template(_environment(template_dir), template or MARKDOWN_TEMPLATE, _context(report))
+
+
+def _render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    """Render template ``name``, turning every jinja2 failure into a one-line ReportError that says what to fix."""
     try:
-        return env.get_template(name).render(_context(report))
+        return env.get_template(name).render(context)
     except jinja2.TemplateNotFound as exc:
         names = sorted(n for n in env.list_templates() if not n.rsplit("/", 1)[-1].startswith("."))
         available = ", ".join(names) or "none"
@@ -280,18 +283,7 @@ def render_review(report: Report, review: dict[str, Any], template_dir: str | os
     """Render a review as Markdown (a PR comment) through ``review.md.j2``: the audit report context plus ``review``
     (the hidden marker, the compared commits, and the reviewed / skimmed / skipped file lists; see the template).
     Raises ReportError like ``render``."""
-    env = _environment(template_dir)
-    try:
-        return env.get_template(REVIEW_TEMPLATE).render({**_context(report), "review": review})
-    except jinja2.TemplateNotFound as exc:
-        raise ReportError(f"no report template named {exc.name!r}; reinstall repo_auditor or add it to the "
-                          f"template folder") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise ReportError(f"template {exc.name or exc.filename or REVIEW_TEMPLATE!r} line {exc.lineno}: "
-                          f"{exc.message}; fix the template's syntax") from None
-    except jinja2.TemplateError as exc:
-        raise ReportError(f"template {_template_frame(exc, env)}: {exc}; fix the template or remove the "
-                          f"reference") from None
+    return _render_template(_environment(template_dir), REVIEW_TEMPLATE, {**_context(report), "review": review})
 
 
 ARCHITECTURE_TEMPLATE = "architecture.md.j2"
@@ -331,14 +323,4 @@ def render_architecture(report: Any, template_dir: str | os.PathLike[str] | None
         context.update(coverage=narrative.coverage,
                        files_read=[{"path": p, "lines": n} for p, n in files[:MAX_LISTED_FILES]],
                        files_not_listed=max(0, len(files) - MAX_LISTED_FILES))
-    try:
-        return env.get_template(ARCHITECTURE_TEMPLATE).render(context)
-    except jinja2.TemplateNotFound as exc:
-        raise ReportError(f"no report template named {exc.name!r}; reinstall repo_auditor or add it to the "
-                          f"template folder") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise ReportError(f"template {exc.name or exc.filename or ARCHITECTURE_TEMPLATE!r} line {exc.lineno}: "
-                          f"{exc.message}; fix the template's syntax") from None
-    except jinja2.TemplateError as exc:
-        raise ReportError(f"template {_template_frame(exc, env)}: {exc}; fix the template or remove the "
-                          f"reference") from None
+    return _render_template(env, ARCHITECTURE_TEMPLATE, context)

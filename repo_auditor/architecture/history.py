@@ -98,6 +98,7 @@ def read_churn(root: Path, commit: str, since_days: int) -> Churn:
         "log",
         "-z",
         "--numstat",
+        "--relative",  # paths relative to the audited folder (a subfolder of the repository, or its top level)
         "-M",
         "--no-textconv",
         "--no-color",
@@ -105,6 +106,7 @@ def read_churn(root: Path, commit: str, since_days: int) -> Churn:
         f"--since={window_start.isoformat()}",
         commit,
         "--",
+        ".",  # only commits that touch the audited folder
     )
     files: dict[str, FileChurn] = {}
     current_name: dict[str, str] = {}  # name in an older commit -> name at ``commit``

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Node, Parser, Query, QueryCursor
 
-from repo_auditor.errors import ConfigurationError
+from repo_auditor.tools._symbol_grammar import load_language
 
 # Bump when what a file yields changes; it is part of the cache key.
 SCAN_VERSION = "1"
@@ -30,16 +30,6 @@ SCANNED_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "go"
 
 # An import specifier longer than this is not a real one (minified or hostile code); it is dropped.
 MAX_SPEC_CHARS = 300
-
-_GRAMMARS = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "tsx": ("tree_sitter_typescript", "language_tsx"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "java": ("tree_sitter_java", "language"),
-}
 
 _JS_QUERY = """
 (import_statement source: (string) @spec)
@@ -111,14 +101,7 @@ class _Grammar:
 
 @lru_cache(maxsize=None)
 def _grammar(language: str) -> _Grammar:
-    module_name, function = _GRAMMARS[language]
-    try:
-        module = __import__(module_name)
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"the tree-sitter grammar for {language} ({module_name}) is not installed; reinstall repo_auditor"
-        ) from exc
-    ts_language = Language(getattr(module, function)())
+    ts_language = load_language(language)
     return _Grammar(Parser(ts_language), Query(ts_language, _QUERIES[language]))
 
 

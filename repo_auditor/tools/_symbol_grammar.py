@@ -449,7 +449,9 @@ class _Grammar:
 
 
 @cache
-def _grammar(language: str) -> _Grammar:
+def load_language(language: str) -> Language:
+    """The tree-sitter ``Language`` for one of our language names, from its grammar wheel (shared with the
+    architecture scanner). Raises ConfigurationError when the wheel is missing."""
     module_name, function = _GRAMMARS[language]
     try:
         module = importlib.import_module(module_name)
@@ -457,7 +459,12 @@ def _grammar(language: str) -> _Grammar:
         raise ConfigurationError(
             f"the tree-sitter grammar for {language} ({module_name}) is not installed; reinstall repo_auditor"
         ) from exc
-    ts_language = Language(getattr(module, function)())
+    return Language(getattr(module, function)())
+
+
+@cache
+def _grammar(language: str) -> _Grammar:
+    ts_language = load_language(language)
     rules = RULES[language]
     # Only node types this grammar knows: one shared rule table serves related grammars (TS / TSX).
     known = [t for t in rules if ts_language.id_for_node_kind(t, True) is not None]

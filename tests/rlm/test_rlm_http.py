@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -78,3 +80,58 @@ def test_anthropic_style_cache_points_reach_the_wire(server):
     system_parts = second[0]["content"]
     assert isinstance(system_parts, list) and system_parts[0]["cache_control"] == {"type": "ephemeral"}
     assert second[-1]["content"][0]["cache_control"] == {"type": "ephemeral"}
+
+
+DONE_WHEN_PROGRAM = '''
+import repo_auditor as ra
+
+ra.configure(lm=ra.LM("openai/gpt-4o"))
+sub_lm = ra.LM("openai/gpt-4o-mini")
+
+rlm = ra.RLM(
+    "context, query -> answer",
+    max_iterations=20,
+    max_llm_calls=50,
+    max_output_chars=10_000,
+    sub_lm=sub_lm,
+    tools=[],
+    verbose=False,
+)
+result = rlm(context=open("huge_log.txt").read(), query="Summarize every unique error class and how many times each appeared.")
+print(result.answer)
+'''
+
+
+def test_the_issue_program_runs_unchanged_against_a_local_server(server, tmp_path, monkeypatch, capsys):
+    """The canonical dspy.RLM example with only the import changed; the provider URL points at the local server."""
+    from repo_auditor import settings
+
+    lines = [f"12:00:{i % 60:02d} {('TimeoutError', 'KeyError', 'INFO')[i % 3]}: event {i}" for i in range(30_000)]
+    (tmp_path / "huge_log.txt").write_text("\n".join(lines))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_BASE"):
+        monkeypatch.setenv(name, server.url)
+    count = (
+        "import collections\n"
+        "counts = collections.Counter(l.split()[1].rstrip(':') for l in context.splitlines() if 'Error' in l)\n"
+        "print(counts)\n"
+    )
+    explain = "notes = llm_query_batched([f'One line on {name}' for name in sorted(counts)])\nprint(notes)\n"
+    server.enqueue(
+        code_reply(count), code_reply(explain),
+        "a sub-model note", "a sub-model note",
+        code_reply("SUBMIT(answer='; '.join(f'{n}: {counts[n]}' for n in sorted(counts)))"),
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)  # the program's own open(...).read() leaves a file open
+            exec(compile(DONE_WHEN_PROGRAM, "done_when.py", "exec"), {"__name__": "__main__"})
+            gc.collect()
+    finally:
+        settings.reset()
+    assert capsys.readouterr().out.strip() == "KeyError: 10000; TimeoutError: 10000"
+    bodies = [r.body for r in server.chat_requests]
+    assert [b["model"] for b in bodies] == ["gpt-4o", "gpt-4o", "gpt-4o-mini", "gpt-4o-mini", "gpt-4o"]
+    assert "Counter({'TimeoutError': 10000, 'KeyError': 10000})" in bodies[1]["messages"][-1]["content"]
+    assert all(len(json_text) < 20_000 for json_text in (str(b["messages"]) for b in bodies))  # never the whole log
