@@ -57,6 +57,19 @@ class Changes:
     def from_dict(cls, data: dict[str, Any]) -> Changes:
         return build_from_dict(cls, data, "changes")
 
+    def listed(self) -> list[tuple[str, list[str]]]:
+        """The changes as titled lists of plain text, in reading order (the renderers escape the text)."""
+        return [
+            ("Components added", list(self.components_added)),
+            ("Components removed", list(self.components_removed)),
+            ("Dependencies added", [f"{e.source} → {e.target} ({e.count})" for e in self.edges_added]),
+            ("Dependencies removed", [f"{e.source} → {e.target}" for e in self.edges_removed]),
+            ("New cycles", [" ↔ ".join(c) for c in self.cycles_new]),
+            ("Cycles resolved", [" ↔ ".join(c) for c in self.cycles_resolved]),
+            ("New hotspots", list(self.hotspots_entered)),
+            ("No longer hotspots", list(self.hotspots_left)),
+        ]
+
     @property
     def empty(self) -> bool:
         """True when nothing changed."""

@@ -122,17 +122,7 @@ def _changes(changes: Changes) -> list[str]:
     out = [f"## Changes{since}", ""]
     if changes.empty:
         return [*out, "No architectural changes."]
-    listed = [
-        ("Components added", changes.components_added),
-        ("Components removed", changes.components_removed),
-        ("Dependencies added", [f"{e.source} → {e.target} ({e.count})" for e in changes.edges_added]),
-        ("Dependencies removed", [f"{e.source} → {e.target}" for e in changes.edges_removed]),
-        ("New cycles", [" ↔ ".join(c) for c in changes.cycles_new]),
-        ("Cycles resolved", [" ↔ ".join(c) for c in changes.cycles_resolved]),
-        ("New hotspots", changes.hotspots_entered),
-        ("No longer hotspots", changes.hotspots_left),
-    ]
-    for title, items in listed:
+    for title, items in changes.listed():
         if items:
             out += [f"**{title}:** " + ", ".join(md(i) for i in items), ""]
     if changes.component_changes:

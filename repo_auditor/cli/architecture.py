@@ -10,7 +10,13 @@ from typing import Any
 import click
 
 from repo_auditor.cli import main
-from repo_auditor.cli.audit import _budget_options, _emit, _models, _Progress, _stderr_is_terminal
+from repo_auditor.cli.options import (
+    ProgressLine,
+    emit_report,
+    model_and_budget_options,
+    resolve_models,
+    stderr_is_terminal,
+)
 
 # Larger windows make `git log` slow on big histories (architecture.inventory.MAX_SINCE_DAYS).
 MAX_SINCE_DAYS = 36_500
@@ -49,7 +55,7 @@ class SinceType(click.ParamType):
               help="components drawn in the graph; hotspots, largest files and functions listed")
 @click.option("--json-output", type=click.Path(path_type=Path, dir_okay=False),
               help="also write the JSON report to this file (one run, both formats: for scheduled jobs)")
-@_budget_options
+@model_and_budget_options
 def architecture_command(path: Path, no_llm: bool, previous: Path | None, since_days: int, top_n: int,
                          json_output: Path | None, ref: str | None, verbose: bool, quiet: bool,
                          **flags: Any) -> None:
@@ -77,7 +83,7 @@ def architecture_command(path: Path, no_llm: bool, previous: Path | None, since_
 
     previous_inventory = load_previous(previous) if previous is not None else None  # a bad file fails first
     narrate = bool(cfg.model) and not no_llm
-    lm, sub_lm = _models(cfg) if narrate else (None, None)  # a model that cannot work fails before the scan
+    lm, sub_lm = resolve_models(cfg) if narrate else (None, None)  # a model that cannot work fails before the scan
     with Repository.open(path, ref=ref) as repo:
         inventory = build_inventory(repo, since_days=since_days, top_n=top_n)
         changes = None
@@ -92,8 +98,8 @@ def architecture_command(path: Path, no_llm: bool, previous: Path | None, since_
     text = _render(report, cfg.format, cfg.template_dir)  # render both before writing either
     json_text = _render(report, "json", None) if json_output is not None else None
     if json_text is not None:
-        _emit(json_text, str(json_output))
-    _emit(text, cfg.output)
+        emit_report(json_text, str(json_output))
+    emit_report(text, cfg.output)
 
 
 def _narrative(repo: Any, inventory: Any, cfg: Any, lm: Any, sub_lm: Any, verbose: bool, quiet: bool) -> Any:
@@ -102,7 +108,7 @@ def _narrative(repo: Any, inventory: Any, cfg: Any, lm: Any, sub_lm: Any, verbos
 
     budgets = Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
                       max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time)
-    progress = None if quiet or verbose or not _stderr_is_terminal() else _Progress()
+    progress = None if quiet or verbose or not stderr_is_terminal() else ProgressLine()
     try:
         return narrate(repo, inventory, lm=lm, sub_lm=sub_lm, budgets=budgets, verbose=verbose, trace=cfg.trace,
                        on_step=progress)

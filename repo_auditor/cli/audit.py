@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from repo_auditor.cli import debug_option, main
-
-
-def _budget_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--model", "-m", help="litellm model for the exploring model, e.g. openai/gpt-4o "
-                     "[env REPO_AUDITOR_MODEL]"),
-        click.option("--sub-model", help="cheaper model for llm_query sub-calls (default: --model)"),
-        click.option("--api-base", help="base URL of an OpenAI-compatible endpoint (vLLM, Ollama, a proxy)"),
-        click.option("--max-iterations", type=int, help="most exploration turns [20]"),
-        click.option("--max-llm-calls", type=int, help="most sub-model calls [50]"),
-        click.option("--max-output-chars", type=int, help="most sandbox output characters shown per turn [10000]"),
-        click.option("--max-cost", type=float, help="stop at this many US dollars (root and sub-calls)"),
-        click.option("--max-time", type=float, help="stop after this many seconds"),
-        click.option("--ref", help="audit this branch, tag or commit instead of the work tree (e.g. HEAD~3)"),
-        click.option("--format", "format_", type=click.Choice(["markdown", "json"]), default=None,
-                     help="report format [markdown]"),
-        click.option("--output", "-o", help="write the report to this file instead of stdout"),
-        click.option("--template-dir", help="folder of jinja2 templates overriding the shipped ones"),
-        click.option("--trace", help="write a JSONL trace of every model request, reply and execution"),
-        click.option("--verbose", "-v", is_flag=True, help="print every turn (reasoning, code, output) to stderr"),
-        click.option("--quiet", "-q", is_flag=True, help="no progress on stderr"),
-        debug_option,
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+from repo_auditor.cli import main
+from repo_auditor.cli.options import (
+    ProgressLine,
+    emit_report,
+    model_and_budget_options,
+    resolve_models,
+    stderr_is_terminal,
+)
 
 
 @main.command("audit")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("question")
-@_budget_options
+@model_and_budget_options
 def audit_command(path: Path, question: str, ref: str | None, verbose: bool, quiet: bool, **flags: Any) -> None:
     """Ask QUESTION of the repository at PATH and print a report whose findings are checked against the code.
 
@@ -57,89 +37,14 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
     from repo_auditor.report import render
 
     repo = Repository.open(path, ref=ref)  # a missing path or a bad ref fails before anything else
-    lm, sub_lm = _models(cfg)
+    lm, sub_lm = resolve_models(cfg)
     budgets = Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
                       max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time)
-    progress = None if quiet or verbose or not _stderr_is_terminal() else _Progress()
+    progress = None if quiet or verbose or not stderr_is_terminal() else ProgressLine()
     try:
         report = audit(repo, question, lm=lm, sub_lm=sub_lm, budgets=budgets, verbose=verbose,
                        trace=cfg.trace, on_step=progress)
     finally:
         if progress is not None:
             progress.close()
-    _emit(render(report, cfg.format, template_dir=cfg.template_dir), cfg.output)
-
-
-def _models(cfg: Any) -> tuple[Any, Any]:
-    """The main and sub models from the configuration, checked without spending anything."""
-    from repo_auditor.errors import ConfigurationError, LMAuthenticationError, LMNotFoundError
-    from repo_auditor.lm import LM
-
-    if not cfg.model:
-        raise ConfigurationError(
-            "no model configured: pass --model (e.g. --model openai/gpt-4o), set REPO_AUDITOR_MODEL, "
-            'or add model = "..." to .repo-auditor.toml'
-        )
-    models = []
-    for name in (cfg.model, cfg.sub_model):
-        if not name:
-            models.append(None)
-            continue
-        lm = LM(name, api_base=cfg.api_base)
-        check = lm.check()
-        if check.provider is None:
-            raise LMNotFoundError(check.problems[0], model=name)
-        if check.missing_env_vars:
-            if not cfg.api_base:
-                raise LMAuthenticationError(check.problems[-1], model=name)
-            # A self-hosted endpoint often needs no key; the OpenAI client still insists on one.
-            lm = LM(name, api_base=cfg.api_base, api_key="no-key")
-        models.append(lm)
-    return models[0], models[1]
-
-
-def _stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()
-
-
-class _Progress:
-    """One status line on stderr, rewritten after each turn: iteration k/N, sub-calls, tokens, cost, elapsed."""
-
-    def __init__(self) -> None:
-        self.width = 0
-
-    def __call__(self, step: Any, progress: Any) -> None:
-        line = (f"iteration {progress.iteration}/{progress.max_iterations} · {progress.sub_calls} sub-calls · "
-                f"{progress.tokens:,} tokens · ${progress.cost:.4f} · {progress.elapsed:.0f} s")
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(line)
-
-    def close(self) -> None:
-        if self.width:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
-def _emit(text: str, output: str | None) -> None:
-    """The report to stdout, or to ``output`` (written whole, then renamed, so a failure never leaves half a file)."""
-    if not output:
-        click.echo(text, nl=not text.endswith("\n"))
-        return
-    import os
-    import tempfile
-
-    target = Path(output)
-    if target.parent and not target.parent.is_dir():
-        from repo_auditor.errors import ConfigurationError
-
-        raise ConfigurationError(f"cannot write the report to {output}: folder {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    click.echo(f"report written to {output}", err=True)
+    emit_report(render(report, cfg.format, template_dir=cfg.template_dir), cfg.output)

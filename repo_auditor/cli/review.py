@@ -66,7 +66,7 @@ def review_command(path: Path, base: str, head: str | None, focus: str, question
     """
     from repo_auditor import config as config_module
     from repo_auditor.auditor import Budgets
-    from repo_auditor.cli.audit import _emit, _models, _Progress, _stderr_is_terminal
+    from repo_auditor.cli.options import ProgressLine, emit_report, resolve_models, stderr_is_terminal
     from repo_auditor.findings import Severity
     from repo_auditor.loader import Repository
     from repo_auditor.reviewer.diff import DEFAULT_DIFF_BUDGET_CHARS
@@ -87,10 +87,10 @@ def review_command(path: Path, base: str, head: str | None, focus: str, question
     previous = existing = None
     if incremental:
         previous, existing = _previous(baseline, client, pr_number)
-    lm, sub_lm = _models(cfg)
+    lm, sub_lm = resolve_models(cfg)
     budgets = Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
                       max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time)
-    progress = None if quiet or verbose or not _stderr_is_terminal() else _Progress()
+    progress = None if quiet or verbose or not stderr_is_terminal() else ProgressLine()
     try:
         with repo:
             result = review(repo, base, focus=focus, question=question, lm=lm, sub_lm=sub_lm, budgets=budgets,
@@ -99,7 +99,7 @@ def review_command(path: Path, base: str, head: str | None, focus: str, question
     finally:
         if progress is not None:
             progress.close()
-    _emit(render_result(result, format_, template_dir=cfg.template_dir), output)
+    emit_report(render_result(result, format_, template_dir=cfg.template_dir), output)
     if client is not None and pr_number is not None:
         body = render_result(result, "markdown", template_dir=cfg.template_dir)
         comment, created = client.upsert_review_comment(pr_number, body, existing)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from repo_auditor.loader import GENERATED_NAMES, GENERATED_SUFFIXES, VENDORED_DIRS
+from repo_auditor.tools.ledger import merge_ranges
 
 # The model gets at most this many characters of diff by default: about 15k tokens, a fair share of a context window
 # that must also hold the exploration.
@@ -151,7 +152,7 @@ def _parse_section(lines: list[str]) -> ChangedFile | None:
     if status == "deleted":
         ranges = []
     return ChangedFile(path=path, status=status, old_path=old if status in ("renamed", "copied") else None,
-                       additions=additions, deletions=deletions, ranges=tuple(_merge(ranges)), binary=binary,
+                       additions=additions, deletions=deletions, ranges=tuple(merge_ranges(ranges)), binary=binary,
                        patch="".join(lines))
 
 
@@ -180,16 +181,6 @@ def _paths_from_header(line: str) -> tuple[str, str] | None:
     if first.startswith("a/") and second.startswith("b/") and first[2:] == second[2:]:
         return first[2:], second[2:]
     return None
-
-
-def _merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(ranges):
-        if merged and start <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def low_value_reason(changed: ChangedFile, flags: Iterable[str] = ()) -> str | None:

@@ -3,6 +3,7 @@ symbol queries. Append-only; one ledger per bound repository."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -51,13 +52,15 @@ class UsageLedger:
         ranges: dict[str, list[tuple[int, int]]] = {}
         for read in self.reads:
             ranges.setdefault(read.path, []).append((read.start, read.end))
-        merged: dict[str, list[tuple[int, int]]] = {}
-        for path, spans in sorted(ranges.items()):
-            out: list[tuple[int, int]] = []
-            for start, end in sorted(spans):
-                if out and start <= out[-1][1] + 1:
-                    out[-1] = (out[-1][0], max(out[-1][1], end))
-                else:
-                    out.append((start, end))
-            merged[path] = out
-        return merged
+        return {path: merge_ranges(spans) for path, spans in sorted(ranges.items())}
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Inclusive line ranges sorted, with overlapping and adjacent ones merged: (1, 3), (4, 6) -> (1, 6)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
