@@ -34,10 +34,10 @@ from repo_auditor.findings import (
     Finding,
     Location,
     ModelUsage,
-    Report,
     RepoInfo,
-    parse_findings,
+    Report,
     clean_evidence,
+    parse_findings,
 )
 from repo_auditor.tools.paths import normalize_path
 

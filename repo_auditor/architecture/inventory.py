@@ -9,8 +9,6 @@ import posixpath
 import re
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
@@ -46,6 +44,7 @@ from repo_auditor.architecture.tree import (
 )
 from repo_auditor.errors import ConfigurationError, RepoAuditorError, ToolError
 from repo_auditor.languages import PARSED_LANGUAGES
+from repo_auditor.parse_worker import run_pool
 
 # Files with these loader flags are not scanned for imports (too big to matter, or not a file of this tree).
 SKIP_SCAN_FLAGS = frozenset({"large", "symlink"})
@@ -54,9 +53,8 @@ MAX_SCAN_BYTES = 1_000_000
 # Scanning runs in a process pool only when this much uncached source waits (starting workers costs ~0.3 s).
 POOL_MIN_BYTES = 4_000_000
 MAX_WORKERS = 8
-# Files per pool task, and tasks kept in flight per worker (sources are read just ahead of scanning).
+# Files per batch handed to a worker process (sources are read just before their batch is sent).
 POOL_BATCH_FILES = 64
-POOL_TASKS_PER_WORKER = 3
 # Larger windows make git log slow on big histories and say little about current hotspots.
 MAX_SINCE_DAYS = 36_500
 
@@ -340,23 +338,12 @@ def _scan_missing(
             ]
             yield scan_batch(jobs)
         return
-    # spawn, not fork: forking a process that runs threads (litellm, the sandbox bridge) is unsafe.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        pending: set[Future] = set()
-        queue = iter(batches)
-        while True:
-            while len(pending) < workers * POOL_TASKS_PER_WORKER and (batch := next(queue, None)) is not None:
-                jobs = [
-                    (key, e.language, source)
-                    for key, e in batch
-                    if (source := _read_source(repo, e, notes)) is not None
-                ]
-                pending.add(pool.submit(scan_batch, jobs))
-            if not pending:
-                return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
+    jobs = (
+        [(key, e.language, source) for key, e in batch if (source := _read_source(repo, e, notes)) is not None]
+        for batch in batches
+    )
+    for reply in run_pool("imports", jobs, workers):
+        yield [(key, FileScan.from_json(data)) for key, data in reply]
 
 
 def _cpu_count() -> int:

@@ -228,5 +228,5 @@ def entry_lines(language: str, source: bytes, package: str | None) -> list[Entry
 
 
 def scan_batch(jobs: list[tuple[str, str, bytes]]) -> list[tuple[str, FileScan]]:
-    """``(key, language, source)`` -> ``(key, scan)``; runs in a pool worker."""
+    """``(key, language, source)`` -> ``(key, scan)``, in this process (``parse_worker`` runs the same per file)."""
     return [(key, scan_source(language, source)) for key, language, source in jobs]

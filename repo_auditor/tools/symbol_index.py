@@ -47,7 +47,6 @@ import difflib
 import fnmatch
 import os
 import re
-import selectors
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -58,9 +57,9 @@ from repo_auditor.cache import cache_dir
 from repo_auditor.errors import FileNotInRepositoryError, RepoAuditorError, ToolError
 from repo_auditor.languages import PARSED_LANGUAGES
 from repo_auditor.loader import LARGE_FILE_BYTES, FileEntry
+from repo_auditor.parse_worker import run_pool
 from repo_auditor.tools._symbol_cache import SymbolCache
 from repo_auditor.tools._symbol_grammar import KINDS, Definition, parse_definitions, parser_version
-from repo_auditor.tools._symbol_worker import Worker
 from repo_auditor.tools.paths import normalize_path
 
 if TYPE_CHECKING:
@@ -271,35 +270,12 @@ class SymbolIndex:
     def _parse_in_pool(
         self, missing: list[tuple[str, FileEntry]], workers: int
     ) -> Iterator[tuple[str, list[Definition]]]:
-        batches = _batches(iter(missing), POOL_BATCH_FILES)
-        pool = [Worker() for _ in range(workers)]
-        try:
-            with selectors.DefaultSelector() as selector:
-                for worker in pool:
-                    if self._send_next(worker, batches):
-                        selector.register(worker.stdout, selectors.EVENT_READ, worker)
-                while selector.get_map():
-                    for ready, _ in selector.select():
-                        worker = ready.data
-                        yield from worker.receive()
-                        if not self._send_next(worker, batches):
-                            selector.unregister(worker.stdout)
-        finally:
-            for worker in pool:
-                worker.close()
-
-    def _send_next(self, worker: Worker, batches: Iterator[list[tuple[str, FileEntry]]]) -> bool:
-        """Hand ``worker`` the next batch with at least one readable file; False when none is left."""
-        for batch in batches:
-            jobs = [
-                (key, entry.language, source)
-                for key, entry in batch
-                if (source := self._read(entry)) is not None
-            ]
-            if jobs:
-                worker.send(jobs)
-                return True
-        return False
+        jobs = (
+            [(key, entry.language, source) for key, entry in batch if (source := self._read(entry)) is not None]
+            for batch in _batches(iter(missing), POOL_BATCH_FILES)
+        )
+        for reply in run_pool("definitions", jobs, workers):
+            yield from reply
 
     def close(self) -> None:
         """Close the cache database (the index stays usable for what it already holds in memory)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from repo_auditor.findings import Coverage, Finding, Location, ModelUsage, Report, RepoInfo, Severity
+from repo_auditor.findings import Coverage, Finding, Location, ModelUsage, RepoInfo, Report, Severity
 
 # 60 lines; line N of the file is shown in the comments where tests rely on it.
 AUTH_PY = """\

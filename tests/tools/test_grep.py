@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from repo_auditor.errors import FileNotInRepositoryError, InvalidPatternError, PathOutsideRepositoryError, ToolError
+from repo_auditor.errors import (
+    FileNotInRepositoryError,
+    InvalidPatternError,
+    PathOutsideRepositoryError,
+    ToolError,
+)
 from repo_auditor.loader import Repository
 from repo_auditor.tools import RepoTools
 from repo_auditor.tools.search import compile_glob, grep
