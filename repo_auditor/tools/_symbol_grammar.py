@@ -114,6 +114,12 @@ def _base_type_name(node: Node | None) -> str:
     return text
 
 
+def _scoped(kind: str, name: str) -> tuple[str, str, str]:
+    """``(kind, name, scope)`` from a ``::``-qualified name: ``a::b::C`` -> ``(kind, "C", "a.b")``."""
+    scope, _, last = name.rpartition("::")
+    return (kind, last, scope.replace("::", "."))
+
+
 def _field(node: Node, name: str) -> Node | None:
     return node.child_by_field_name(name)
 
@@ -135,8 +141,7 @@ def _with_body(kind: str) -> Rule:
         name = _text(_field(node, "name"))
         if not name:
             return None
-        scope, _, last = name.rpartition("::")
-        return (kind, last, scope.replace("::", "."))
+        return _scoped(kind, name)
 
     return rule
 
@@ -278,8 +283,7 @@ def _cpp_namespace(node: Node) -> tuple[str, str, str] | None:
     name = _text(_field(node, "name"))
     if not name:  # anonymous namespace: no definition, and its contents stay unqualified
         return None
-    scope, _, last = name.rpartition("::")
-    return ("module", last, scope.replace("::", "."))
+    return _scoped("module", name)
 
 
 def _ruby_named(kind: str) -> Rule:
@@ -287,8 +291,7 @@ def _ruby_named(kind: str) -> Rule:
         name = _text(_field(node, "name"))
         if not name:
             return None
-        scope, _, last = name.rpartition("::")
-        return (kind, last, scope.replace("::", "."))
+        return _scoped(kind, name)
 
     return rule
 
