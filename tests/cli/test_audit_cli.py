@@ -238,3 +238,19 @@ def test_a_directory_named_like_a_subcommand(runner, server, tmp_path):
     result = runner.invoke(main, ["./doctor", QUESTION])
     assert result.exit_code == 1
     assert one_line_error(result).startswith("Error: no model configured")
+
+
+def test_progress_line_on_a_terminal_and_not_with_quiet(runner, server, shop, monkeypatch):
+    import repo_auditor.cli.audit as audit_cli
+
+    monkeypatch.setattr(audit_cli, "stderr_is_terminal", lambda: True)
+    script_exploration(server)
+    result = audit(runner, server, shop.path)
+    assert result.exit_code == 0, result.stderr
+    updates = result.stderr.split("\r")
+    assert "iteration 1/20 · 0 sub-calls ·" in updates[1] and "tokens · $" in updates[1]
+    assert updates[-1].startswith("iteration 4/20") and updates[-1].endswith("\n")
+    assert result.stdout.startswith("# Audit:")  # the report stays on stdout
+    script_exploration(server)
+    quiet = audit(runner, server, shop.path, "--quiet")
+    assert quiet.exit_code == 0 and "iteration" not in quiet.stderr
