@@ -8,6 +8,7 @@ runs last, so nothing a model writes at either stage reaches the headline unchec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -199,7 +200,7 @@ class RepoAuditor:
             files_total=len(repo.files),
         )
         notes = [getattr(synth, "last_problem", None)]
-        return _replace(report, coverage=coverage, usage=tuple(usage), notes=tuple(n for n in notes if n))
+        return dataclasses.replace(report, coverage=coverage, usage=tuple(usage), notes=tuple(n for n in notes if n))
 
 
 def _usage_fields(usage: Any) -> dict[str, Any]:
@@ -212,13 +213,6 @@ def _budget_note(prediction: Prediction) -> str | None:
         return None
     extracted = "; the answer was extracted from the history" if prediction.extracted else ""
     return f"{prediction.finished_by}{extracted}"
-
-
-def _replace(report: Report, **changes: Any) -> Report:
-    import dataclasses
-
-    known = {f.name for f in dataclasses.fields(report)}
-    return dataclasses.replace(report, **{k: v for k, v in changes.items() if k in known})
 
 
 def audit(

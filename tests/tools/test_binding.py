@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import typing
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import repo_auditor
 import repo_auditor.tools as tools_package
 from repo_auditor.loader import Repository
 from repo_auditor.tools import RepoTools
+from repo_auditor.tools.symbol_index import Symbol
 from tests.gitrepo import GitRepo
 from tests.tools.conftest import build_sample
 
@@ -54,17 +54,6 @@ def test_ref_mismatch_with_a_loaded_repository_is_refused(tools: RepoTools) -> N
         RepoTools(tools.repo, ref="v1")
 
 
-@dataclass
-class _FakeSymbol:
-    path: str
-    name: str
-    qualified_name: str
-    kind: str
-    start_line: int
-    end_line: int
-    language: str
-
-
 class _RecordingIndex:
     """A symbol index that records its queries (injected through the constructor)."""
 
@@ -73,7 +62,7 @@ class _RecordingIndex:
 
     def find(self, path=None, name=None, kind=None):
         self.calls.append((path, name, kind))
-        return [_FakeSymbol("src/main.py", "main", "main", "function", 1, 2, "python")]
+        return [Symbol("src/main.py", "main", "main", "function", 1, 2, "python")]
 
 
 def test_symbols_delegates_with_a_normalized_path(tools: RepoTools, sample_path: Path) -> None:
