@@ -44,8 +44,8 @@ def check_ripgrep() -> Check:
 
 
 def check_grammars() -> Check:
-    from repo_auditor.languages import PARSED_LANGUAGES
-    from repo_auditor.tools._symbol_grammar import parse_definitions
+    from repo_auditor.parsing.definitions import parse_definitions
+    from repo_auditor.repository.languages import PARSED_LANGUAGES
 
     broken = []
     for language in sorted(PARSED_LANGUAGES):
@@ -73,7 +73,7 @@ def check_model(model: str | None, api_base: str | None, label: str = "model") -
     if not model:
         return Check(label, None, "no model configured (architecture --no-llm still works)",
                      "pass --model openai/gpt-4o, set REPO_AUDITOR_MODEL, or add model = \"...\" to .repo-auditor.toml")
-    from repo_auditor.lm import LM
+    from repo_auditor.rlm.lm import LM
 
     result = LM(model, api_base=api_base).check()
     if result.provider is None:

@@ -1,7 +1,7 @@
 """The deterministic core of ``audit-repo architecture``: what a codebase is made of, computed without a
 model.
 
-    from repo_auditor.loader import Repository
+    from repo_auditor.repository import Repository
     from repo_auditor.architecture import build_inventory, compare, mermaid_graph, render_markdown
 
     with Repository.open("path/to/repo") as repo:

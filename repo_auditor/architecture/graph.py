@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from repo_auditor.architecture.components import Layout
 from repo_auditor.architecture.model import Cycle, Edge
-from repo_auditor.architecture.scan import FileScan, Import
 from repo_auditor.architecture.tree import join
+from repo_auditor.parsing.imports import FileScan, Import
 
 _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 _JS_RUNTIME_EXTENSIONS = {".js": (".ts", ".tsx"), ".jsx": (".tsx",), ".mjs": (".mts",), ".cjs": (".cts",)}

@@ -4,13 +4,11 @@ tests, hotspots, largest files and functions. Deterministic: no model is involve
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
 
 from repo_auditor.architecture import graph, history
 from repo_auditor.architecture.components import Layout, detect
@@ -33,7 +31,7 @@ from repo_auditor.architecture.model import (
     LargeFunction,
     TestRatio,
 )
-from repo_auditor.architecture.scan import SCAN_VERSION, SCANNED_LANGUAGES, FileScan, scan_batch
+from repo_auditor.architecture.scan import SymbolFinder, SymbolLike, find_symbols, scan_sources
 from repo_auditor.architecture.tree import (
     SourceFile,
     SourceTree,
@@ -42,39 +40,13 @@ from repo_auditor.architecture.tree import (
     is_excluded,
     is_test_path,
 )
-from repo_auditor.errors import ConfigurationError, RepoAuditorError, ToolError
-from repo_auditor.languages import PARSED_LANGUAGES
-from repo_auditor.parse_worker import run_pool
+from repo_auditor.errors import ConfigurationError, RepoAuditorError
+from repo_auditor.parsing.imports import FileScan
 
-# Files with these loader flags are not scanned for imports (too big to matter, or not a file of this tree).
-SKIP_SCAN_FLAGS = frozenset({"large", "symlink"})
-# Never scan more than this many bytes of one file (the loader flags bigger files "large" anyway).
-MAX_SCAN_BYTES = 1_000_000
-# Scanning runs in a process pool only when this much uncached source waits (starting workers costs ~0.3 s).
-POOL_MIN_BYTES = 4_000_000
-MAX_WORKERS = 8
-# Files per batch handed to a worker process (sources are read just before their batch is sent).
-POOL_BATCH_FILES = 64
 # Larger windows make git log slow on big histories and say little about current hotspots.
 MAX_SINCE_DAYS = 36_500
 
 _RUST_MAIN_PATH = re.compile(r"(^|/)src/(main\.rs|bin/[^/]+\.rs|bin/[^/]+/main\.rs)$")
-
-
-class SymbolLike(Protocol):
-    path: str
-    qualified_name: str
-    kind: str
-    start_line: int
-    end_line: int
-
-
-class SymbolFinder(Protocol):
-    """What ``build_inventory`` needs from ``repo_auditor.tools.symbol_index.SymbolIndex``."""
-
-    def find(
-        self, path: str | None = None, name: str | None = None, kind: str | None = None
-    ) -> Sequence[SymbolLike]: ...
 
 
 def build_inventory(
@@ -86,7 +58,7 @@ def build_inventory(
     cache_path: str | Path | None = None,
     timings: dict[str, float] | None = None,
 ) -> Inventory:
-    """Analyse ``repo`` (a ``loader.Repository``) and return its ``Inventory``.
+    """Analyse ``repo`` (a ``repository.Repository``) and return its ``Inventory``.
 
     ``since_days``: the history window for hotspots, ending at the analysed commit's date. ``top_n``: how many
     hotspots, largest files and largest functions to keep. ``symbols``: the symbol index to count definitions
@@ -117,14 +89,14 @@ def build_inventory(
     _fill_sizes(layout, included, owners)
     clock.lap("components")
 
-    scans = _scan(repo, included, notes, cache_path)
+    scans = scan_sources(repo, included, notes, cache_path)
     clock.lap("imports")
     resolver = graph.Resolver(layout, paths, owners, scans)
     edges = graph.build_edges(resolver, scans)
     cycles, edges = graph.find_cycles(sorted(layout.components), edges)
     clock.lap("graph")
 
-    symbol_rows = _symbols(repo, symbols, cache_path, included, len(included) < len(entries))
+    symbol_rows = find_symbols(repo, symbols, cache_path, included, len(included) < len(entries))
     symbol_rows = [s for s in symbol_rows if s.path in owners]
     for count_path, count in Counter(s.path for s in symbol_rows).items():
         layout.components[owners[count_path]].symbols += count
@@ -277,121 +249,6 @@ def _read_manifests(repo: SourceTree, included: list[SourceFile], notes: list[st
             f"{in_fixtures} build files inside test or fixture folders ignored (they describe samples)"
         )
     return manifests
-
-
-def _scan_key(version: str, entry: SourceFile) -> str:
-    return f"scan{SCAN_VERSION};{version}|{entry.language}|{entry.blob_id}"
-
-
-def _scan(
-    repo: SourceTree, included: list[SourceFile], notes: list[str], cache_path: Path | None
-) -> dict[str, tuple[str, FileScan]]:
-    from repo_auditor.architecture.scan_cache import ScanCache
-    from repo_auditor.cache import cache_dir
-    from repo_auditor.tools._symbol_grammar import parser_version
-
-    wanted = [
-        e
-        for e in included
-        if e.language in SCANNED_LANGUAGES
-        and not e.binary
-        and not (e.flags & SKIP_SCAN_FLAGS)
-        and e.size <= MAX_SCAN_BYTES
-    ]
-    cache = ScanCache(cache_path if cache_path is not None else cache_dir("architecture"))
-    try:
-        version = parser_version()  # the tree-sitter and grammar versions: a change invalidates the cache
-        keys = {e.path: _scan_key(version, e) for e in wanted}
-        known = cache.get_many(set(keys.values()))
-        missing: dict[str, SourceFile] = {}
-        for entry in wanted:
-            if keys[entry.path] not in known:
-                missing.setdefault(keys[entry.path], entry)  # one scan per distinct blob
-        for batch in _scan_missing(repo, list(missing.items()), notes):
-            cache.put_many(batch)
-            known.update(batch)
-    finally:
-        cache.close()
-    return {e.path: (e.language, known[keys[e.path]]) for e in wanted if keys[e.path] in known}
-
-
-def _read_source(repo: SourceTree, entry: SourceFile, notes: list[str]) -> bytes | None:
-    try:
-        return repo.read_bytes(entry.path)
-    except (RepoAuditorError, OSError) as exc:  # the work tree changed since it was listed
-        notes.append(f"{entry.path}: unreadable, imports not scanned ({exc})")
-        return None
-
-
-def _scan_missing(
-    repo: SourceTree, missing: list[tuple[str, SourceFile]], notes: list[str]
-) -> Iterator[list[tuple[str, FileScan]]]:
-    """Scan in this process, or in a process pool when there is enough to do; yields batches to cache."""
-    batches = [missing[i : i + POOL_BATCH_FILES] for i in range(0, len(missing), POOL_BATCH_FILES)]
-    workers = min(MAX_WORKERS, _cpu_count(), len(batches))
-    if workers < 2 or sum(entry.size for _, entry in missing) < POOL_MIN_BYTES:
-        for batch in batches:
-            jobs = [
-                (key, e.language, source)
-                for key, e in batch
-                if (source := _read_source(repo, e, notes)) is not None
-            ]
-            yield scan_batch(jobs)
-        return
-    jobs = (
-        [(key, e.language, source) for key, e in batch if (source := _read_source(repo, e, notes)) is not None]
-        for batch in batches
-    )
-    for reply in run_pool("imports", jobs, workers):
-        yield [(key, FileScan.from_json(data)) for key, data in reply]
-
-
-def _cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def _symbols(
-    repo: SourceTree,
-    symbols: SymbolFinder | None,
-    cache_path: Path | None,
-    included: list[SourceFile],
-    some_excluded: bool,
-) -> list[SymbolLike]:
-    """Every definition in the analysed files. When some files are vendored or generated, only the top-level
-    folders (and top-level files) holding analysed files are indexed, so a vendored tree is not parsed."""
-    owned = symbols is None
-    if symbols is None:
-        from repo_auditor.tools.symbol_index import SymbolIndex
-
-        symbols = SymbolIndex(repo, cache_path)
-    try:
-        if some_excluded:
-            try:
-                return _symbols_in_scope(symbols, included)
-            except ToolError:
-                pass  # a folder name the index reads differently (a backslash in it): index everything
-        return list(symbols.find())
-    finally:
-        if owned:
-            symbols.close()
-
-
-def _symbols_in_scope(symbols: SymbolFinder, included: list[SourceFile]) -> list[SymbolLike]:
-    """Definitions under each top-level folder with analysed files, and in each analysed top-level file.
-    Raises ``ToolError`` when the index refuses one of them (the caller then indexes everything)."""
-    rows: list[SymbolLike] = []
-    for top in sorted({e.path.split("/", 1)[0] for e in included if "/" in e.path}):
-        rows.extend(symbols.find(path=top))
-    for entry in included:
-        indexable = (
-            entry.language in PARSED_LANGUAGES and not entry.binary and not entry.flags & SKIP_SCAN_FLAGS
-        )
-        if "/" not in entry.path and indexable:
-            rows.extend(symbols.find(path=entry.path))
-    return rows
-
-
-# ---------------------------------------------------------------- entry points and dependencies
 
 
 def _entry_points(

@@ -24,15 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from repo_auditor import settings
 from repo_auditor.findings import Coverage, Finding, Location, ModelUsage, Severity
-from repo_auditor.signature import InputField, OutputField
+from repo_auditor.rlm import settings
+from repo_auditor.rlm.signature import InputField, OutputField
 
 if TYPE_CHECKING:
     from repo_auditor.architecture.model import Inventory
-    from repo_auditor.auditor import Budgets
-    from repo_auditor.loader import Repository
-    from repo_auditor.prediction import Prediction
+    from repo_auditor.audit.pipeline import Budgets
+    from repo_auditor.repository import Repository
+    from repo_auditor.rlm.prediction import Prediction
 
 # The file tree the model sees first (the inventory already summarises the rest).
 FILE_TREE_BUDGET_CHARS = 6_000
@@ -296,10 +296,10 @@ def _cap(text: str, limit: int) -> str:
 
 
 def verify_narrative(narrative: Narrative, repo: Any) -> Narrative:
-    """Re-read every citation in ``repo`` (a ``loader.Repository`` at the analysed ref) with
+    """Re-read every citation in ``repo`` (a ``repository.Repository`` at the analysed ref) with
     ``synthesis.verify_findings``; returns the narrative with each citation's ``verified`` and ``note`` set and,
     when the quoted lines moved, the corrected location (the model's kept in ``reported_location``)."""
-    from repo_auditor.synthesis import verify_findings
+    from repo_auditor.findings.verify import verify_findings
 
     cites = narrative.citations
     findings = [Finding(title=c.claim or "citation", severity=Severity.INFO, location=c.location,
@@ -340,7 +340,7 @@ def narrate(
     return the parsed, verified Narrative with coverage and usage. ``lm`` / ``sub_lm`` default to
     ``repo_auditor.configure``; ``budgets`` to ``audit.Budgets()``. A model failure raises (``LMError``); a
     budget that runs out does not: the outputs are extracted from the history and ``finished_by`` says so."""
-    from repo_auditor.auditor import Budgets
+    from repo_auditor.audit.pipeline import Budgets
     from repo_auditor.rlm import RLM
     from repo_auditor.tools import RepoTools
 

@@ -1,232 +1,211 @@
-"""One source file -> its imports, its package declaration and its entry-point lines. Pure: bytes in, data
-out.
+"""Scanning a repository's source files: imports (``scan_sources``) and definitions (``find_symbols``), in worker
+processes when cold, with an on-disk cache of ``FileScan`` results keyed by content (scan version, parser versions,
+language, git blob id).
 
-Imports come from tree-sitter (so strings and comments that look like imports are ignored):
-
-* python: ``import a.b`` -> ``("a.b", ())``; ``from ..x import y, z`` -> ``("..x", ("y", "z"))``
-* javascript / typescript / tsx: ``import ... from "s"``, ``export ... from "s"``, ``require("s")``,
-  ``import("s")``
-* go: every import path; java: ``import a.b.C`` (``a.b.*`` -> ``"a.b.*"``; static imports keep the member)
-* rust: the first path segment of ``use`` (``crate``, ``self``, ``super`` and plain names), ``extern crate x``
-
-Entry points (main functions, server start calls) are matched per line with the patterns in
-``_ENTRY_PATTERNS``.
+An unchanged file is scanned once across runs, refs and renames. Safe for several processes: sqlite in WAL
+mode.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from functools import lru_cache
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Iterable, Iterator, Protocol, Sequence
 
-from tree_sitter import Node, Parser, Query, QueryCursor
+from repo_auditor.architecture.tree import SourceFile, SourceTree
+from repo_auditor.errors import ConfigurationError, RepoAuditorError, ToolError
+from repo_auditor.parsing.imports import SCAN_VERSION, SCANNED_LANGUAGES, FileScan, scan_batch
+from repo_auditor.parsing.worker import run_pool
+from repo_auditor.repository import cachedb
+from repo_auditor.repository.languages import PARSED_LANGUAGES
 
-from repo_auditor.tools._symbol_grammar import load_language
-
-# Bump when what a file yields changes; it is part of the cache key.
-SCAN_VERSION = "1"
-
-SCANNED_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "java"})
-
-# An import specifier longer than this is not a real one (minified or hostile code); it is dropped.
-MAX_SPEC_CHARS = 300
-
-_JS_QUERY = """
-(import_statement source: (string) @spec)
-(export_statement source: (string) @spec)
-(call_expression function: (identifier) @fn arguments: (arguments . (string) @spec) (#eq? @fn "require"))
-(call_expression function: (import) arguments: (arguments . (string) @spec))
-"""
-
-_QUERIES = {
-    "python": "(import_statement) @import (import_from_statement) @from",
-    "javascript": _JS_QUERY,
-    "typescript": _JS_QUERY,
-    "tsx": _JS_QUERY,
-    "go": "(import_spec path: (_) @spec) (package_clause (package_identifier) @package)",
-    "rust": "(use_declaration argument: (_) @use) (extern_crate_declaration name: (identifier) @crate)",
-    "java": "(import_declaration) @import (package_declaration) @package",
-}
+# Files with these repository flags are not scanned for imports (too big to matter, or not a file of this tree).
+SKIP_SCAN_FLAGS = frozenset({"large", "symlink"})
+# Never scan more than this many bytes of one file (the repository flags bigger files "large" anyway).
+MAX_SCAN_BYTES = 1_000_000
+# Scanning runs in a process pool only when this much uncached source waits (starting workers costs ~0.3 s).
+POOL_MIN_BYTES = 4_000_000
+MAX_WORKERS = 8
+# Files per batch handed to a worker process (sources are read just before their batch is sent).
+POOL_BATCH_FILES = 64
 
 
-@dataclass(frozen=True)
-class Import:
-    """One import statement: the module specifier as written, the names it takes (Python ``from``), its
-    line."""
-
-    spec: str
-    line: int
-    names: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class EntryLine:
-    """A line that starts the program: a main function or a server start call."""
-
+class SymbolLike(Protocol):
+    path: str
+    qualified_name: str
     kind: str
-    name: str
-    line: int
+    start_line: int
+    end_line: int
 
 
-@dataclass
-class FileScan:
-    """What one file says about the architecture."""
+class SymbolFinder(Protocol):
+    """What ``build_inventory`` needs from ``repo_auditor.tools.symbol_index.SymbolIndex``."""
 
-    imports: list[Import] = field(default_factory=list)
-    package: str | None = None  # Java ``package a.b``; Go ``package main``
-    entries: list[EntryLine] = field(default_factory=list)
+    def find(
+        self, path: str | None = None, name: str | None = None, kind: str | None = None
+    ) -> Sequence[SymbolLike]: ...
 
-    def to_json(self) -> list:
-        return [
-            [[i.spec, i.line, list(i.names)] for i in self.imports],
-            self.package,
-            [[e.kind, e.name, e.line] for e in self.entries],
+
+DATABASE_NAME = "architecture-scan.sqlite"
+_CHUNK = 900  # below sqlite's historic limit of 999 parameters per statement
+
+
+class ScanCache:
+    """``FileScan`` by key; the key is built by the caller."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / DATABASE_NAME
+        try:
+            self._db = cachedb.connect(
+                self.path, "CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID"
+            )
+        except sqlite3.DatabaseError as exc:
+            raise ConfigurationError(
+                f"the architecture cache {self.path} is unreadable ({exc}); "
+                "delete it, it is rebuilt on demand"
+            ) from exc
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, FileScan]:
+        keys = list(keys)
+        found = {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            rows = self._db.execute(
+                f"SELECT key, data FROM scans WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            )
+            for key, data in rows:
+                try:
+                    found[key] = FileScan.from_json(json.loads(data))
+                except (ValueError, TypeError):
+                    continue  # a damaged row is scanned again
+        return found
+
+    def put_many(self, items: Iterable[tuple[str, FileScan]]) -> None:
+        rows = [
+            (key, json.dumps(scan.to_json(), ensure_ascii=False, separators=(",", ":")))
+            for key, scan in items
         ]
+        if rows:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR REPLACE INTO scans (key, data) VALUES (?, ?)", rows)
 
-    @classmethod
-    def from_json(cls, data: list) -> FileScan:
-        imports, package, entries = data
-        return cls(
-            [Import(s, n, tuple(names)) for s, n, names in imports],
-            package,
-            [EntryLine(k, name, n) for k, name, n in entries],
-        )
+    def close(self) -> None:
+        self._db.close()
 
 
-@dataclass(frozen=True)
-class _Grammar:
-    parser: Parser
-    query: Query
+def scan_key(version: str, entry: SourceFile) -> str:
+    return f"scan{SCAN_VERSION};{version}|{entry.language}|{entry.blob_id}"
 
 
-@lru_cache(maxsize=None)
-def _grammar(language: str) -> _Grammar:
-    ts_language = load_language(language)
-    return _Grammar(Parser(ts_language), Query(ts_language, _QUERIES[language]))
+def scan_sources(
+    repo: SourceTree, included: list[SourceFile], notes: list[str], cache_path: Path | None
+) -> dict[str, tuple[str, FileScan]]:
+    from repo_auditor.parsing.grammars import parser_version
+    from repo_auditor.repository.cache import cache_dir
+
+    wanted = [
+        e
+        for e in included
+        if e.language in SCANNED_LANGUAGES
+        and not e.binary
+        and not (e.flags & SKIP_SCAN_FLAGS)
+        and e.size <= MAX_SCAN_BYTES
+    ]
+    cache = ScanCache(cache_path if cache_path is not None else cache_dir("architecture"))
+    try:
+        version = parser_version()  # the tree-sitter and grammar versions: a change invalidates the cache
+        keys = {e.path: scan_key(version, e) for e in wanted}
+        known = cache.get_many(set(keys.values()))
+        missing: dict[str, SourceFile] = {}
+        for entry in wanted:
+            if keys[entry.path] not in known:
+                missing.setdefault(keys[entry.path], entry)  # one scan per distinct blob
+        for batch in scan_missing(repo, list(missing.items()), notes):
+            cache.put_many(batch)
+            known.update(batch)
+    finally:
+        cache.close()
+    return {e.path: (e.language, known[keys[e.path]]) for e in wanted if keys[e.path] in known}
 
 
-def _text(node: Node | None) -> str:
-    return node.text.decode("utf-8", "replace") if node is not None else ""
+def read_source(repo: SourceTree, entry: SourceFile, notes: list[str]) -> bytes | None:
+    try:
+        return repo.read_bytes(entry.path)
+    except (RepoAuditorError, OSError) as exc:  # the work tree changed since it was listed
+        notes.append(f"{entry.path}: unreadable, imports not scanned ({exc})")
+        return None
 
 
-def _string_content(node: Node) -> str:
-    text = _text(node)
-    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"`" else text
-
-
-def scan_source(language: str, source: bytes) -> FileScan:
-    """Imports, package and entry lines of one file in a ``SCANNED_LANGUAGES`` language."""
-    grammar = _grammar(language)
-    tree = grammar.parser.parse(source)
-    captures = QueryCursor(grammar.query).captures(tree.root_node)
-    scan = FileScan()
-    if language == "python":
-        _python(captures, scan)
-    elif language in ("javascript", "typescript", "tsx"):
-        for node in captures.get("spec", ()):
-            _add(scan, _string_content(node), node)
-    elif language == "go":
-        for node in captures.get("spec", ()):
-            _add(scan, _string_content(node), node)
-        packages = captures.get("package", ())
-        scan.package = _text(packages[0]) if packages else None
-    elif language == "rust":
-        for node in captures.get("use", ()):
-            _add(scan, _text(node).lstrip(":").split("::", 1)[0].split("{", 1)[0].strip(), node)
-        for node in captures.get("crate", ()):
-            _add(scan, _text(node), node)
-    elif language == "java":
-        for node in captures.get("import", ()):
-            names = [c for c in node.named_children if c.type in ("scoped_identifier", "identifier")]
-            if names:
-                wildcard = any(c.type == "asterisk" for c in node.named_children)
-                _add(scan, _text(names[0]) + (".*" if wildcard else ""), node)
-        for node in captures.get("package", ()):
-            names = [c for c in node.named_children if c.type in ("scoped_identifier", "identifier")]
-            scan.package = _text(names[0]) if names else None
-    scan.imports.sort(key=lambda i: (i.line, i.spec))
-    scan.entries = entry_lines(language, source, scan.package)
-    return scan
-
-
-def _add(scan: FileScan, spec: str, node: Node, names: tuple[str, ...] = ()) -> None:
-    if spec and len(spec) <= MAX_SPEC_CHARS and "\n" not in spec:
-        scan.imports.append(Import(spec, node.start_point.row + 1, names))
-
-
-def _python(captures: dict[str, list[Node]], scan: FileScan) -> None:
-    for node in captures.get("import", ()):
-        for child in node.children_by_field_name("name"):
-            target = child.child_by_field_name("name") if child.type == "aliased_import" else child
-            _add(scan, _text(target), node)
-    for node in captures.get("from", ()):
-        module = node.child_by_field_name("module_name")
-        names = []
-        for child in node.children_by_field_name("name"):
-            target = child.child_by_field_name("name") if child.type == "aliased_import" else child
-            names.append(_text(target))
-        _add(scan, "".join(_text(module).split()), node, tuple(names))
-
-
-# ---------------------------------------------------------------- entry points
-
-_ENTRY_PATTERNS: dict[str, list[tuple[str, str]]] = {
-    "python": [
-        ("python-main", r"""^if\s+(?:__name__\s*==\s*['"]__main__['"]|['"]__main__['"]\s*==\s*__name__)"""),
-        (
-            "server",
-            r"""\b(uvicorn\.run|app\.run|application\.run|web\.run_app|waitress\.serve|serve_forever)\s*\(""",
-        ),
-    ],
-    "go": [
-        ("go-main", r"^func\s+main\s*\(\s*\)"),
-        ("server", r"\b(http\.ListenAndServe(?:TLS)?|http\.Serve|\w+\.ListenAndServe(?:TLS)?)\s*\("),
-    ],
-    "rust": [
-        ("rust-main", r"^[ \t]*(?:pub\s+)?(?:async\s+)?fn\s+main\s*\("),
-        ("server", r"\b(HttpServer::new|axum::serve|warp::serve|hyper::Server::bind)\s*\("),
-    ],
-    "java": [
-        ("java-main", r"\b(?:public\s+static|static\s+public)\s+void\s+main\s*\("),
-        ("server", r"\b(SpringApplication\.run)\s*\("),
-    ],
-    "javascript": [
-        ("server", r"\b((?:app|server|httpServer|fastify)\.listen|Bun\.serve|Deno\.serve)\s*\("),
-    ],
-}
-_ENTRY_PATTERNS["typescript"] = _ENTRY_PATTERNS["tsx"] = _ENTRY_PATTERNS["javascript"]
-
-# One alternation per language, searched over the whole text at once (far faster than line by line).
-_ENTRY_REGEX = {
-    language: re.compile(
-        "|".join(f"(?P<{kind.replace('-', '_')}>{pattern})" for kind, pattern in patterns), re.M
+def scan_missing(
+    repo: SourceTree, missing: list[tuple[str, SourceFile]], notes: list[str]
+) -> Iterator[list[tuple[str, FileScan]]]:
+    """Scan in this process, or in a process pool when there is enough to do; yields batches to cache."""
+    batches = [missing[i : i + POOL_BATCH_FILES] for i in range(0, len(missing), POOL_BATCH_FILES)]
+    workers = min(MAX_WORKERS, cpu_count(), len(batches))
+    if workers < 2 or sum(entry.size for _, entry in missing) < POOL_MIN_BYTES:
+        for batch in batches:
+            jobs = [
+                (key, e.language, source)
+                for key, e in batch
+                if (source := read_source(repo, e, notes)) is not None
+            ]
+            yield scan_batch(jobs)
+        return
+    jobs = (
+        [(key, e.language, source) for key, e in batch if (source := read_source(repo, e, notes)) is not None]
+        for batch in batches
     )
-    for language, patterns in _ENTRY_PATTERNS.items()
-}
-
-_COMMENT_START = ("#", "//", "/*", "*")
-_CALL_SUFFIX = re.compile(r"\s*\($")
+    for reply in run_pool("imports", jobs, workers):
+        yield [(key, FileScan.from_json(data)) for key, data in reply]
 
 
-def entry_lines(language: str, source: bytes, package: str | None) -> list[EntryLine]:
-    """Lines that start a program, outside line comments. Go ``func main`` counts only in ``package main``."""
-    regex = _ENTRY_REGEX.get(language)
-    if regex is None:
-        return []
-    text = source.decode("utf-8", "replace")
-    found = []
-    for match in regex.finditer(text):
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        if text[line_start : match.start()].lstrip().startswith(_COMMENT_START):
-            continue
-        kind = match.lastgroup.replace("_", "-")
-        if kind == "go-main" and package != "main":
-            continue
-        name = _CALL_SUFFIX.sub("", match.group(0)) if kind == "server" else "main"
-        found.append(EntryLine(kind, name, text.count("\n", 0, match.start()) + 1))
-    return found
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def scan_batch(jobs: list[tuple[str, str, bytes]]) -> list[tuple[str, FileScan]]:
-    """``(key, language, source)`` -> ``(key, scan)``, in this process (``parse_worker`` runs the same per file)."""
-    return [(key, scan_source(language, source)) for key, language, source in jobs]
+def find_symbols(
+    repo: SourceTree,
+    symbols: SymbolFinder | None,
+    cache_path: Path | None,
+    included: list[SourceFile],
+    some_excluded: bool,
+) -> list[SymbolLike]:
+    """Every definition in the analysed files. When some files are vendored or generated, only the top-level
+    folders (and top-level files) holding analysed files are indexed, so a vendored tree is not parsed."""
+    owned = symbols is None
+    if symbols is None:
+        from repo_auditor.tools.symbol_index import SymbolIndex
+
+        symbols = SymbolIndex(repo, cache_path)
+    try:
+        if some_excluded:
+            try:
+                return symbols_in_scope(symbols, included)
+            except ToolError:
+                pass  # a folder name the index reads differently (a backslash in it): index everything
+        return list(symbols.find())
+    finally:
+        if owned:
+            symbols.close()
+
+
+def symbols_in_scope(symbols: SymbolFinder, included: list[SourceFile]) -> list[SymbolLike]:
+    """Definitions under each top-level folder with analysed files, and in each analysed top-level file.
+    Raises ``ToolError`` when the index refuses one of them (the caller then indexes everything)."""
+    rows: list[SymbolLike] = []
+    for top in sorted({e.path.split("/", 1)[0] for e in included if "/" in e.path}):
+        rows.extend(symbols.find(path=top))
+    for entry in included:
+        indexable = (
+            entry.language in PARSED_LANGUAGES and not entry.binary and not entry.flags & SKIP_SCAN_FLAGS
+        )
+        if "/" not in entry.path and indexable:
+            rows.extend(symbols.find(path=entry.path))
+    return rows
+
+
+# ---------------------------------------------------------------- entry points and dependencies

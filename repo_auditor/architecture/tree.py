@@ -1,6 +1,6 @@
 """What the architecture analysis needs from a loaded repository, and how it classifies paths.
 
-``SourceTree`` is the slice of ``repo_auditor.loader.Repository`` used here; ``Repository`` satisfies it as
+``SourceTree`` is the slice of ``repo_auditor.repository.Repository`` used here; ``Repository`` satisfies it as
 is.
 """
 
@@ -13,7 +13,7 @@ from typing import Iterable, Protocol
 
 
 class SourceFile(Protocol):
-    """The fields of ``loader.FileEntry`` the analysis reads."""
+    """The fields of ``repository.FileEntry`` the analysis reads."""
 
     path: str
     size: int

@@ -79,7 +79,7 @@ def architecture_command(path: Path, no_llm: bool, previous: Path | None, since_
     from repo_auditor.architecture import build_inventory, compare
     from repo_auditor.architecture.model import IncompatibleReportError
     from repo_auditor.architecture.report import ArchitectureReport, load_previous
-    from repo_auditor.loader import Repository
+    from repo_auditor.repository import Repository
 
     previous_inventory = load_previous(previous) if previous is not None else None  # a bad file fails first
     narrate = bool(cfg.model) and not no_llm
@@ -104,7 +104,7 @@ def architecture_command(path: Path, no_llm: bool, previous: Path | None, since_
 
 def _narrative(repo: Any, inventory: Any, cfg: Any, lm: Any, sub_lm: Any, verbose: bool, quiet: bool) -> Any:
     from repo_auditor.architecture.narrative import narrate
-    from repo_auditor.auditor import Budgets
+    from repo_auditor.audit.pipeline import Budgets
 
     budgets = Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
                       max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time)

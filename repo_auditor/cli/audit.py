@@ -32,9 +32,9 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
 
     flags["format"] = flags.pop("format_")
     cfg = config_module.resolve(flags, repo_dir=path if path.is_dir() else None)
-    from repo_auditor.auditor import Budgets, audit
-    from repo_auditor.loader import Repository
+    from repo_auditor.audit.pipeline import Budgets, audit
     from repo_auditor.report import render
+    from repo_auditor.repository import Repository
 
     repo = Repository.open(path, ref=ref)  # a missing path or a bad ref fails before anything else
     lm, sub_lm = resolve_models(cfg)

@@ -41,7 +41,7 @@ def model_and_budget_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def resolve_models(cfg: Any) -> tuple[Any, Any]:
     """The main and sub models from the configuration, checked without spending anything."""
     from repo_auditor.errors import ConfigurationError, LMAuthenticationError, LMNotFoundError
-    from repo_auditor.lm import LM
+    from repo_auditor.rlm.lm import LM
 
     if not cfg.model:
         raise ConfigurationError(

@@ -65,13 +65,13 @@ def review_command(path: Path, base: str, head: str | None, focus: str, question
       audit-repo review . --base "$BASE_SHA" --post github --incremental      (in GitHub Actions)
     """
     from repo_auditor import config as config_module
-    from repo_auditor.auditor import Budgets
+    from repo_auditor.audit.pipeline import Budgets
     from repo_auditor.cli.options import ProgressLine, emit_report, resolve_models, stderr_is_terminal
     from repo_auditor.findings import Severity
-    from repo_auditor.loader import Repository
-    from repo_auditor.reviewer.diff import DEFAULT_DIFF_BUDGET_CHARS
-    from repo_auditor.reviewer.pipeline import review
-    from repo_auditor.reviewer.render import render_result
+    from repo_auditor.report.review import render_result
+    from repo_auditor.repository import Repository
+    from repo_auditor.review.diff import DEFAULT_DIFF_BUDGET_CHARS
+    from repo_auditor.review.pipeline import review
 
     if baseline is not None and not incremental:
         raise click.UsageError("--baseline is only used with --incremental; add --incremental")
@@ -114,7 +114,7 @@ def review_command(path: Path, base: str, head: str | None, focus: str, question
 
 
 def _github(pr: int | None, api_url: str | None) -> tuple[Any, int]:
-    from repo_auditor.reviewer.github import DEFAULT_API_URL, GitHubClient, pr_number_from_event
+    from repo_auditor.review.github import DEFAULT_API_URL, GitHubClient, pr_number_from_event
 
     number = pr if pr is not None else pr_number_from_event()
     if number is None:
@@ -128,7 +128,7 @@ def _github(pr: int | None, api_url: str | None) -> tuple[Any, int]:
 def _previous(baseline: Path | None, client: Any, pr_number: int | None) -> tuple[Any, Any]:
     """(the previous review's marker or None, the existing PR comment or None)."""
     from repo_auditor.errors import ConfigurationError
-    from repo_auditor.reviewer.marker import find_marker
+    from repo_auditor.review.marker import find_marker
 
     if baseline is not None:
         try:

@@ -31,8 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from repo_auditor.cache import cache_dir
 from repo_auditor.errors import ConfigurationError, SandboxStartError
+from repo_auditor.repository.cache import cache_dir
 from repo_auditor.sandbox import bridge, snapshot, wire
 from repo_auditor.sandbox import runtime as rt
 from repo_auditor.sandbox.protocol import ExecutionResult, SubmitCall

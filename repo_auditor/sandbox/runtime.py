@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from repo_auditor.cache import cache_dir
 from repo_auditor.errors import SandboxStartError
+from repo_auditor.repository.cache import cache_dir
 
 # The one place the Pyodide version is pinned. Python 3.14 inside; the stdlib only (no numpy offline).
 PYODIDE_VERSION = "314.0.7"

@@ -25,7 +25,7 @@ from repo_auditor.tools.redaction import redact as redact_secrets
 from repo_auditor.tools.tree import TreeView
 
 if TYPE_CHECKING:
-    from repo_auditor.loader import Repository
+    from repo_auditor.repository import Repository
 
 # Definitions listed by one symbols call before the output says how to narrow the query.
 MAX_SYMBOLS_SHOWN = 200
@@ -43,7 +43,7 @@ class RepoTools:
 
     def __init__(self, repo_or_path: Repository | str | Path, ref: str | None = None, *, redact: bool = True,
                  symbol_index: Any = None, rg: str | None = None):
-        from repo_auditor.loader import Repository
+        from repo_auditor.repository import Repository
 
         if isinstance(repo_or_path, Repository):
             if ref is not None and ref != repo_or_path.ref:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from repo_auditor.errors import PathOutsideRepositoryError
 
 if TYPE_CHECKING:
-    from repo_auditor.loader import Repository
+    from repo_auditor.repository import Repository
 
 # A model can send anything; a path longer than this is not a path in any real repository.
 MAX_PATH_CHARS = 4096

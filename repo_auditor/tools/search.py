@@ -1,6 +1,6 @@
 """grep: ripgrep over exactly the files of the loaded tree.
 
-The files to search are chosen here, from the loader's list (``.gitignore`` honoured, hidden files such as
+The files to search are chosen here, from the repository's list (``.gitignore`` honoured, hidden files such as
 ``.github/`` included, ``.git/`` never; at a ref, the commit's files), filtered by ``path`` and ``glob``, and handed to
 ``rg`` by name inside ``repo.search_root()``. So ripgrep never decides what the tree is and cannot disagree with
 ``read_file``. Binary files and symbolic links are not searched (search a link's target instead).

@@ -31,7 +31,7 @@ Lines are 1-based and inclusive. The start line is the definition's own node: a 
 line (after its decorators, as Python's ``ast`` reports it), a C++ function after its ``template <...>`` line;
 Java, C# and Kotlin annotations and modifiers belong to the definition, so it starts at the first of them.
 
-Not indexed (listed in ``SymbolIndex.skipped`` with the reason): files the loader flags ``large``,
+Not indexed (listed in ``SymbolIndex.skipped`` with the reason): files the repository flags ``large``,
 ``generated`` or ``symlink``, binary files, files whose lines average over ``MINIFIED_LINE_CHARS`` characters
 (minified code), and languages outside the list above. Files with syntax errors are indexed: every definition
 that still parses is found. Definitions nested deeper than ``MAX_DEFINITION_DEPTH`` syntax-tree levels are
@@ -53,24 +53,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from repo_auditor.cache import cache_dir
 from repo_auditor.errors import FileNotInRepositoryError, RepoAuditorError, ToolError
-from repo_auditor.languages import PARSED_LANGUAGES
-from repo_auditor.loader import LARGE_FILE_BYTES, FileEntry
-from repo_auditor.parse_worker import run_pool
-from repo_auditor.tools._symbol_cache import SymbolCache
-from repo_auditor.tools._symbol_grammar import KINDS, Definition, parse_definitions, parser_version
+from repo_auditor.parsing.definitions import KINDS, Definition, parse_definitions
+from repo_auditor.parsing.grammars import parser_version
+from repo_auditor.parsing.worker import run_pool
+from repo_auditor.repository import LARGE_FILE_BYTES, FileEntry
+from repo_auditor.repository.cache import cache_dir
+from repo_auditor.repository.languages import PARSED_LANGUAGES
 from repo_auditor.tools.paths import normalize_path
+from repo_auditor.tools.symbol_cache import SymbolCache
 
 if TYPE_CHECKING:
-    from repo_auditor.loader import Repository
+    from repo_auditor.repository import Repository
 
 __all__ = ["KINDS", "Symbol", "SymbolIndex", "format_symbols", "parse_definitions"]
 
 # Loader flags that mean "do not parse": huge, machine-written, or not a file of this tree.
 SKIP_FLAGS = frozenset({"large", "generated", "symlink"})
 
-# Never hand more than this to the parser (the loader flags bigger files "large"; a work tree can change under
+# Never hand more than this to the parser (the repository flags bigger files "large"; a work tree can change under
 # us).
 MAX_PARSE_BYTES = LARGE_FILE_BYTES
 

@@ -11,7 +11,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from repo_auditor.loader import FileEntry, Repository
+    from repo_auditor.repository import FileEntry, Repository
 
 # How many close matches a "no such file" message offers.
 MAX_SUGGESTIONS = 3

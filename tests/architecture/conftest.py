@@ -14,8 +14,8 @@ from typing import Callable
 import pytest
 
 from repo_auditor.architecture import Inventory, build_inventory
-from repo_auditor.cache import cache_dir
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
+from repo_auditor.repository.cache import cache_dir
 from tests.gitrepo import git_env
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "architecture"

@@ -7,7 +7,7 @@ import pytest
 from repo_auditor.architecture import build_inventory
 from repo_auditor.architecture.history import HistoryUnavailable, read_churn
 from repo_auditor.errors import ConfigurationError
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 
 
 def lines(n: int, tag: str = "x") -> str:

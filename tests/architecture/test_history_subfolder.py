@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from repo_auditor.architecture.history import read_churn
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from tests.gitrepo import GitRepo
 
 

@@ -12,7 +12,7 @@ from repo_auditor.architecture import build_inventory, mermaid_graph
 from repo_auditor.architecture.mermaid import MAX_LABEL_CHARS, escape_label
 from repo_auditor.architecture.model import Component, Edge, HistoryInfo, Inventory, TestRatio
 from repo_auditor.errors import ConfigurationError
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 
 HOSTILE = [
     'a"b',

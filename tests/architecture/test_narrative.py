@@ -19,11 +19,11 @@ from repo_auditor.architecture.narrative import (
     verify_narrative,
 )
 from repo_auditor.architecture.report import ArchitectureReport, previous_inventory
-from repo_auditor.auditor import Budgets
+from repo_auditor.audit.pipeline import Budgets
 from repo_auditor.errors import ReportError
 from repo_auditor.findings import Location, Severity
-from repo_auditor.loader import Repository
 from repo_auditor.report import render_architecture
+from repo_auditor.repository import Repository
 from tests.architecture.conftest import FIXTURES
 from tests.gitrepo import GitRepo
 from tests.support.scripted_lm import ScriptedLM, code_reply

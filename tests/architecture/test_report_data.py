@@ -20,7 +20,7 @@ from repo_auditor.architecture import (
 )
 from repo_auditor.architecture.model import Cycle
 from repo_auditor.errors import ReportError
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from tests.architecture.conftest import FIXTURES
 
 

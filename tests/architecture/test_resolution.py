@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from repo_auditor.architecture import build_inventory
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 
 
 def edges_of(tmp_path, files: dict[str, str]) -> list[tuple[str, str, int]]:

@@ -6,8 +6,8 @@ import pytest
 
 from repo_auditor.architecture import build_inventory
 from repo_auditor.architecture.manifests import ManifestError, parse_manifest
-from repo_auditor.architecture.scan import scan_source
-from repo_auditor.loader import Repository
+from repo_auditor.parsing.imports import scan_source
+from repo_auditor.repository import Repository
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,11 @@ from tests.gitrepo import GitRepo
 SCRIPT = """
 import json, sys
 from pathlib import Path
-import repo_auditor.architecture.inventory as inventory
+import repo_auditor.architecture.scan as scan
 from repo_auditor.architecture import build_inventory
-from repo_auditor.loader import Repository
-inventory.POOL_MIN_BYTES = int(sys.argv[3])
-inventory.POOL_BATCH_FILES = 2
+from repo_auditor.repository import Repository
+scan.POOL_MIN_BYTES = int(sys.argv[3])
+scan.POOL_BATCH_FILES = 2
 repo = Repository.open(sys.argv[1], cache_root=Path(sys.argv[2]) / "loader")
 inv = build_inventory(repo, cache_path=Path(sys.argv[2]) / "scan")
 print(json.dumps(sorted((e.source, e.target, e.count) for e in inv.edges)))

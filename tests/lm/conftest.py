@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from repo_auditor.lm import LM
+from repo_auditor.rlm.lm import LM
 from tests.support.openai_server import OpenAIServer
 
 SECRET = (

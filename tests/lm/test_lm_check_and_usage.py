@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from repo_auditor.lm import LM, Completion, Usage
+from repo_auditor.rlm.lm import LM, Completion, Usage
 from tests.support.openai_server import Reply
 
 

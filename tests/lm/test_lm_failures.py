@@ -15,7 +15,7 @@ from repo_auditor.errors import (
     LMNotFoundError,
     LMResponseError,
 )
-from repo_auditor.lm import LM, MAX_RETRY_AFTER
+from repo_auditor.rlm.lm import LM, MAX_RETRY_AFTER
 from tests.support.openai_server import Fault, Reply
 
 HELLO = [{"role": "user", "content": "Say hello."}]

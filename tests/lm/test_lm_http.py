@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from repo_auditor.errors import ConfigurationError, LMAuthenticationError
-from repo_auditor.lm import LM, _litellm_module
+from repo_auditor.rlm.lm import LM
+from repo_auditor.rlm.provider import litellm_module as _litellm_module
 from tests.lm.conftest import SECRET
 from tests.support.openai_server import Fault, Reply
 

@@ -8,7 +8,7 @@ import sys
 
 def test_importing_repo_auditor_lm_does_not_import_litellm():
     code = (
-        "import sys, repo_auditor.lm as lm; lm.LM('openai/x', api_key='k'); "
+        "import sys, repo_auditor.rlm.lm as lm; lm.LM('openai/x', api_key='k'); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('litellm', 'openai')))"
     )
     result = subprocess.run(

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from repo_auditor.errors import LMConnectionError
-from repo_auditor.lm import Completion
+from repo_auditor.rlm.lm import Completion
 from tests.support.scripted_lm import ScriptedLM, ScriptedReply, code_reply
 
 HELLO = [{"role": "user", "content": "Say hello."}]

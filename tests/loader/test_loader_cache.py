@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from repo_auditor.loader import LISTING_SCHEMA, STATS_SCHEMA, Repository
+from repo_auditor.repository import LISTING_SCHEMA, STATS_SCHEMA, Repository
 from tests.gitrepo import History
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from repo_auditor.errors import FileNotInRepositoryError, RepositoryError
-from repo_auditor.loader import LARGE_FILE_BYTES, FileEntry, Repository, git_blob_id
+from repo_auditor.repository import LARGE_FILE_BYTES, FileEntry, Repository, git_blob_id
 from tests.gitrepo import FIXTURES, GitRepo, History, git_env
 
 

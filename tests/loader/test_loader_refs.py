@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from repo_auditor.errors import PathOutsideRepositoryError, RefNotFoundError, RepositoryError
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from tests.gitrepo import GitRepo, History
 
 

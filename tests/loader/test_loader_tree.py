@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from repo_auditor.loader import LARGE_FILE_BYTES, FileEntry, Repository, render_file_tree
+from repo_auditor.repository import LARGE_FILE_BYTES, FileEntry, Repository, render_file_tree
 from tests.gitrepo import History
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from repo_auditor.findings import Location, Severity
-from repo_auditor.synthesis import build_report, dedupe, rank, verify_findings
+from repo_auditor.findings.verify import build_report, dedupe, rank, verify_findings
 
 from .builders import AUTH_PY, FakeTree, finding
 

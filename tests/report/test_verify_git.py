@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from repo_auditor.findings import Coverage, Location, RepoInfo
-from repo_auditor.loader import Repository
+from repo_auditor.findings.verify import build_report, verify_findings
 from repo_auditor.report import render
-from repo_auditor.synthesis import build_report, verify_findings
+from repo_auditor.repository import Repository
 from tests.gitrepo import GitRepo
 
 from .builders import AUTH_PY, finding

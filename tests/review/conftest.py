@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from repo_auditor.cache import cache_dir
+from repo_auditor.repository.cache import cache_dir
 from tests.gitrepo import FIXTURES, GitRepo
 from tests.review.fake_github import FakeGitHub
 from tests.support.openai_server import OpenAIServer

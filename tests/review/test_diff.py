@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from repo_auditor.loader import Repository
-from repo_auditor.reviewer.diff import MIN_SKIM_CHARS, ChangedFile, parse_diff, plan_review
+from repo_auditor.repository import Repository
+from repo_auditor.review.diff import MIN_SKIM_CHARS, ChangedFile, parse_diff, plan_review
 from tests.review.conftest import change_signature, introduce_sql_bug
 
 MODIFIED = """diff --git a/app/x.py b/app/x.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repo_auditor.reviewer.github import GitHubClient, GitHubError, pr_number_from_event
+from repo_auditor.review.github import GitHubClient, GitHubError, pr_number_from_event
 
 MARKED = "<!-- repo-auditor:review head=" + "a" * 40 + " base=" + "b" * 40 + " fingerprints= -->\nold review"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from repo_auditor.findings import Finding, Location, Severity
-from repo_auditor.prediction import Prediction
-from repo_auditor.reviewer.marker import MAX_DATA_CHARS, Marker, find_marker
-from repo_auditor.reviewer.pipeline import review
-from repo_auditor.reviewer.render import render_result
+from repo_auditor.report.review import render_result
+from repo_auditor.review.marker import MAX_DATA_CHARS, Marker, find_marker
+from repo_auditor.review.pipeline import review
+from repo_auditor.rlm.prediction import Prediction
 from tests.review.conftest import SQL_FORMATTED, introduce_sql_bug
 from tests.support.scripted_lm import ScriptedLM
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from repo_auditor.cli import main
-from repo_auditor.reviewer.marker import find_marker
+from repo_auditor.review.marker import find_marker
 from tests.review.conftest import change_signature, introduce_sql_bug
 from tests.review.test_review_cli import CALLER_FINDING, SQL_FINDING, submit
 from tests.support.scripted_lm import code_reply

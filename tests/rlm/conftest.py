@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from repo_auditor import settings
+from repo_auditor.rlm import settings
 from tests.rlm.fakes import FakeInterpreter
 
 

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from repo_auditor.errors import LMConnectionError
-from repo_auditor.prompt import (
+from repo_auditor.rlm import RLM
+from repo_auditor.rlm.prompt import (
     History,
     Turn,
     describe_tool,
@@ -19,9 +20,8 @@ from repo_auditor.prompt import (
     truncate,
     with_cache_points,
 )
-from repo_auditor.rlm import RLM
-from repo_auditor.signature import FieldSpec
-from repo_auditor.trace import load_trace
+from repo_auditor.rlm.signature import FieldSpec
+from repo_auditor.rlm.trace import load_trace
 from tests.rlm.fakes import FakeInterpreter
 from tests.support.scripted_lm import ScriptedLM, code_reply
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repo_auditor.reply import ExtractError, extract_outputs, parse_reply
+from repo_auditor.rlm.reply import ExtractError, extract_outputs, parse_reply
 
 FENCE = "```"
 

@@ -8,10 +8,9 @@ import time
 import pytest
 
 import repo_auditor
-from repo_auditor import settings
 from repo_auditor.errors import BudgetExceededError, ConfigurationError, LMConnectionError
-from repo_auditor.rlm import RLM
-from repo_auditor.signature import InputField, OutputField
+from repo_auditor.rlm import RLM, settings
+from repo_auditor.rlm.signature import InputField, OutputField
 from tests.rlm.fakes import FakeInterpreter
 from tests.support.scripted_lm import ScriptedLM, ScriptedReply, code_reply
 
@@ -100,7 +99,7 @@ def test_no_model_anywhere_is_a_configuration_error():
 def test_configured_default_model_is_used_at_call_time():
     rlm = RLM("context, query -> answer", interpreter=FakeInterpreter())
     lm = ScriptedLM([code_reply("SUBMIT(answer=query.upper())")])
-    repo_auditor.settings.configure(lm=lm)
+    repo_auditor.rlm.settings.configure(lm=lm)
     assert rlm(context="c", query="q").answer == "Q"
     assert len(lm.requests) == 1
 

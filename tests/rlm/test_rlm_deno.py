@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-import repo_auditor.settings as ra_settings
+import repo_auditor.rlm.settings as ra_settings
 from repo_auditor.errors import FileNotInRepositoryError
 from repo_auditor.rlm import RLM
 from repo_auditor.sandbox import DenoInterpreter, ensure_runtime

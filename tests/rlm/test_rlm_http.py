@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from repo_auditor.errors import LMResponseError
-from repo_auditor.lm import LM
 from repo_auditor.rlm import RLM
+from repo_auditor.rlm.lm import LM
 from tests.rlm.fakes import FakeInterpreter
 from tests.support.openai_server import Fault, OpenAIServer, Reply
 from tests.support.scripted_lm import code_reply
@@ -104,7 +104,7 @@ print(result.answer)
 
 def test_the_issue_program_runs_unchanged_against_a_local_server(server, tmp_path, monkeypatch, capsys):
     """The canonical dspy.RLM example with only the import changed; the provider URL points at the local server."""
-    from repo_auditor import settings
+    from repo_auditor.rlm import settings
 
     lines = [f"12:00:{i % 60:02d} {('TimeoutError', 'KeyError', 'INFO')[i % 3]}: event {i}" for i in range(30_000)]
     (tmp_path / "huge_log.txt").write_text("\n".join(lines))

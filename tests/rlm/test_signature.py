@@ -7,7 +7,14 @@ from typing import Literal
 import pytest
 
 from repo_auditor.errors import ConfigurationError
-from repo_auditor.signature import InputField, OutputField, bind_submit, coerce, make_signature, parse_type
+from repo_auditor.rlm.signature import (
+    InputField,
+    OutputField,
+    bind_submit,
+    coerce,
+    make_signature,
+    parse_type,
+)
 
 
 @pytest.mark.parametrize(

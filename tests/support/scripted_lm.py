@@ -1,4 +1,4 @@
-"""``ScriptedLM``: a stand-in for :class:`repo_auditor.lm.LM` that replays replies written by the test.
+"""``ScriptedLM``: a stand-in for :class:`repo_auditor.rlm.lm.LM` that replays replies written by the test.
 
 Hand it to the code under test through the constructor, the same way a real ``LM`` is handed in::
 
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from repo_auditor.lm import Completion, Usage
+from repo_auditor.rlm.lm import Completion, Usage
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _estimate_tokens(messages: list[dict]) -> int:
 
 
 class ScriptedLM:
-    """As ``repo_auditor.lm.LM``: ``model``, ``usage``, ``complete``, ``acomplete``, ``__call__``."""
+    """As ``repo_auditor.rlm.lm.LM``: ``model``, ``usage``, ``complete``, ``acomplete``, ``__call__``."""
 
     def __init__(
         self,

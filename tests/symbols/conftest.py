@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from repo_auditor.tools.symbol_index import parse_definitions
 from tests.gitrepo import GitRepo
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from repo_auditor.errors import FileNotInRepositoryError, PathOutsideRepositoryError, ToolError
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from repo_auditor.tools.symbol_index import KINDS, Symbol, SymbolIndex
 from tests.gitrepo import GitRepo
 
@@ -311,7 +311,7 @@ def test_minified_file_is_skipped_with_a_reason(
 _INDEX_IN_ANOTHER_PROCESS = """
 import sys
 from pathlib import Path
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from repo_auditor.tools.symbol_index import SymbolIndex
 with Repository.open(sys.argv[1], cache_root=Path(sys.argv[3])) as repo:
     print(len(SymbolIndex(repo, Path(sys.argv[2]), workers=1).find()))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from repo_auditor.languages import PARSED_LANGUAGES, language_for
-from repo_auditor.tools._symbol_grammar import MAX_QUALIFIED_CHARS
+from repo_auditor.parsing.definitions import MAX_QUALIFIED_CHARS
+from repo_auditor.repository.languages import PARSED_LANGUAGES, language_for
 from repo_auditor.tools.symbol_index import KINDS, parse_definitions
 
 EXPECTED = {

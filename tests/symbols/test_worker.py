@@ -8,7 +8,7 @@ import json
 import pytest
 
 from repo_auditor.errors import ToolError
-from repo_auditor.parse_worker import Worker, encode_request, serve
+from repo_auditor.parsing.worker import Worker, encode_request, serve
 
 
 def test_serve_answers_each_batch_in_order() -> None:

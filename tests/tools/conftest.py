@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from repo_auditor.tools import RepoTools
 from tests.gitrepo import GitRepo, git_env
 

@@ -11,7 +11,7 @@ import pytest
 
 import repo_auditor
 import repo_auditor.tools as tools_package
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from repo_auditor.tools import RepoTools
 from repo_auditor.tools.symbol_index import Symbol
 from tests.gitrepo import GitRepo

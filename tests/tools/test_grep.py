@@ -14,7 +14,7 @@ from repo_auditor.errors import (
     PathOutsideRepositoryError,
     ToolError,
 )
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from repo_auditor.tools import RepoTools
 from repo_auditor.tools.search import compile_glob, grep
 from repo_auditor.tools.tree import TreeView

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from repo_auditor.errors import PathOutsideRepositoryError
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from repo_auditor.tools.paths import normalize_path, symlink_escapes
 from tests.gitrepo import GitRepo
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from repo_auditor.errors import FileNotInRepositoryError, PathOutsideRepositoryError, ToolError
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from repo_auditor.tools import RepoTools
 from repo_auditor.tools.read import MAX_CHARS_PER_CALL, MAX_LINES_PER_CALL
 from tests.gitrepo import GitRepo

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from repo_auditor.architecture import build_inventory, mermaid_graph
-from repo_auditor.cache import cache_dir
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
+from repo_auditor.repository.cache import cache_dir
 
 MAX_FILES = 70_000
 MAX_FILE_BYTES = 1_000_000

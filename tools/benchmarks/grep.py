@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from repo_auditor.loader import Repository  # noqa: E402
+from repo_auditor.repository import Repository  # noqa: E402
 from repo_auditor.tools import RepoTools  # noqa: E402
 from repo_auditor.tools.redaction import redact  # noqa: E402
 from repo_auditor.tools.search import find_rg  # noqa: E402

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from repo_auditor.prompt import prefix_shares
 from repo_auditor.rlm import RLM
+from repo_auditor.rlm.prompt import prefix_shares
 from repo_auditor.sandbox import DenoInterpreter, ensure_runtime
 from tests.rlm.fakes import FakeInterpreter
 from tests.support.scripted_lm import ScriptedLM, code_reply

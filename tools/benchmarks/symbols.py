@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
 from repo_auditor.tools.symbol_index import SymbolIndex
 
 SHOWN_DISAGREEMENTS = 8

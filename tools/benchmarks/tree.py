@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from repo_auditor.cache import cache_dir
-from repo_auditor.loader import Repository
+from repo_auditor.repository import Repository
+from repo_auditor.repository.cache import cache_dir
 
 SYNTHETIC_FILES = 70_000
 _GIT_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},

@@ -10,27 +10,19 @@ litellm is imported on the first call, never at import time of this module (it t
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import json
 import logging
-import os
 import random
-import re
 import threading
 import time
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from repo_auditor.errors import (
     ConfigurationError,
-    LMAuthenticationError,
-    LMConnectionError,
-    LMError,
-    LMNotFoundError,
     LMResponseError,
 )
+from repo_auditor.rlm.provider import classify_failure, litellm_module, loaded_litellm, provider_of, to_error
 
 
 @dataclass
@@ -93,11 +85,6 @@ MAX_BACKOFF = 30.0
 MAX_TOTAL_BACKOFF = 120.0
 # A provider's Retry-After is obeyed up to this many seconds (some send an hour when a daily quota is gone).
 MAX_RETRY_AFTER = 60.0
-# Error details quoted from the provider are cut to this length to keep our messages on one line.
-MAX_DETAIL_CHARS = 240
-# API keys are replaced by *** in every message we build; shorter "keys" (placeholders such as "x" for local
-# servers) are left alone, or every "x" in a message would become ***.
-MIN_REDACTED_SECRET = 8
 
 # Keyword arguments that LM sets itself; passing them to complete() would break retries or accounting.
 _RESERVED = frozenset({"model", "messages", "stream", "num_retries", "max_retries"})
@@ -105,187 +92,7 @@ _RESERVED = frozenset({"model", "messages", "stream", "num_retries", "max_retrie
 logger = logging.getLogger(__name__)
 
 
-# -- litellm, imported once on first use ---------------------------------------------------------------------
 
-_litellm: Any = None
-_litellm_lock = threading.Lock()
-
-
-def _litellm_module() -> Any:
-    """Import and prepare litellm (seconds, once per process).
-
-    The offline warm-up call builds pydantic schemas that otherwise emit a ``UserWarning`` on the first real
-    call (which ``-W error`` and pytest's ``filterwarnings = error`` turn into a failed request).
-    """
-    global _litellm
-    with _litellm_lock:
-        if _litellm is None:
-            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                import litellm
-
-                litellm.suppress_debug_info = True
-                litellm.completion(
-                    model="openai/warm-up", messages=[{"role": "user", "content": "-"}], mock_response="-"
-                )
-            _litellm = litellm
-    return _litellm
-
-
-# -- failures ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Failure:
-    """How one failed attempt is handled: ``kind`` is retry, auth, not_found, response or rejected."""
-
-    kind: str
-    detail: str
-    status: int | None = None
-    retry_after: float | None = None
-
-
-_PREFIX = re.compile(r"^(?:litellm\.)?[A-Za-z]*(?:Error|Exception|Timeout)(?: - |: )\s*")
-_MISSING_KEY_MARKERS = (
-    "missing credentials",
-    "missing api key",
-    "api_key client option must be set",
-    "no api key",
-    "api key is not set",
-)
-
-
-def _detail(exc: BaseException, secret: str | None) -> str:
-    """The provider's message on one line, without litellm's class-name prefixes or the secret."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    previous = None
-    while previous != text:
-        previous, text = text, _PREFIX.sub("", text, count=1)
-    if secret and len(secret) >= MIN_REDACTED_SECRET:
-        text = text.replace(secret, "***")
-    if len(text) > MAX_DETAIL_CHARS:
-        text = text[:MAX_DETAIL_CHARS] + "..."
-    return text
-
-
-def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    """The first exception of type ``kind`` in the chain of causes of ``exc``, if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    """Seconds from the ``retry-after-ms`` / ``Retry-After`` headers (a number or an HTTP date), if any."""
-    headers = getattr(exc, "litellm_response_headers", None)
-    if not headers:
-        headers = getattr(getattr(exc, "response", None), "headers", None)
-    if not headers:
-        return None
-    try:
-        milliseconds = headers.get("retry-after-ms")
-        if milliseconds is not None:
-            return max(0.0, float(milliseconds) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, AttributeError):  # a header we cannot read is the same as no header
-        return None
-
-
-def _classify(exc: Exception, secret: str | None) -> _Failure:
-    """Decide whether a failed litellm call is worth retrying, and which error it becomes if not."""
-    import openai  # installed with litellm, and already imported by it
-
-    detail = _detail(exc, secret)
-    status = getattr(exc, "status_code", None)
-    status = status if isinstance(status, int) else None
-    lowered = detail.lower()
-    bad_json = _cause(exc, json.JSONDecodeError)
-    if bad_json is not None:
-        return _Failure("response", f"invalid JSON: {bad_json}")
-    # litellm wraps provider failures in openai's exception classes; anything else (IndexError, KeyError, ...)
-    # means it choked on the shape of the reply.
-    if not isinstance(exc, openai.OpenAIError):
-        return _Failure("response", f"{type(exc).__name__}: {detail}", status)
-    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)) or status in (401, 403):
-        return _Failure("auth", detail, status)
-    if any(marker in lowered for marker in _MISSING_KEY_MARKERS):  # litellm reports some as HTTP 500
-        return _Failure("auth", detail)
-    if isinstance(exc, openai.NotFoundError) or status == 404 or "llm provider not provided" in lowered:
-        return _Failure("not_found", detail, status)
-    if isinstance(exc, openai.RateLimitError) or status == 429:
-        return _Failure("retry", detail, 429, _retry_after(exc))
-    # Connection failures and timeouts; the status codes litellm gives them (500, 408) were never sent.
-    if isinstance(exc, openai.APIConnectionError):
-        return _Failure("retry", detail)
-    if status is not None and status >= 500:
-        return _Failure("retry", detail, status, _retry_after(exc))
-    return _Failure("rejected", detail, status)
-
-
-def _provider(model: str) -> str | None:
-    try:
-        return _litellm_module().get_llm_provider(model)[1]
-    except Exception:  # litellm raises BadRequestError for names it cannot place
-        return None
-
-
-def _key_env_vars(model: str) -> tuple[str, ...]:
-    """The environment variables that hold the provider's key (the missing ones when litellm knows)."""
-    litellm = _litellm_module()
-    try:
-        missing = tuple(litellm.validate_environment(model)["missing_keys"])
-    except Exception:  # validate_environment is best effort in litellm too
-        missing = ()
-    if missing:
-        return missing
-    provider = _provider(model)
-    return (f"{provider.upper()}_API_KEY",) if provider else ()
-
-
-def _to_error(failure: _Failure, model: str, attempts: int) -> LMError:
-    status = f"HTTP {failure.status}: " if failure.status else ""
-    if failure.kind == "auth":
-        names = " or ".join(_key_env_vars(model)) or "the provider's API key variable"
-        return LMAuthenticationError(
-            f"{model}: credentials missing or rejected ({status}{failure.detail}); set {names} "
-            f"or pass api_key",
-            model=model,
-        )
-    if failure.kind == "not_found":
-        return LMNotFoundError(
-            f"{model}: unknown model ({status}{failure.detail}); use a litellm model name with its provider "
-            f"prefix, e.g. openai/gpt-4o or anthropic/claude-sonnet-4-5",
-            model=model,
-        )
-    if failure.kind == "response":
-        return LMResponseError(
-            f"{model}: malformed reply from the provider ({failure.detail}); "
-            f"check that api_base points at an OpenAI-compatible server, or retry later",
-            model=model,
-        )
-    if failure.kind == "retry":
-        return LMConnectionError(
-            f"{model}: provider failing after {attempts} attempt{'s' if attempts != 1 else ''} "
-            f"({status}{failure.detail}); check the network and api_base, or raise timeout / num_retries",
-            model=model,
-        )
-    return LMError(f"{model}: request rejected ({status}{failure.detail})", model=model)
-
-
-# -- messages ------------------------------------------------------------------------------------------------
 
 
 def _validate_messages(messages: Any) -> None:
@@ -431,14 +238,14 @@ class LM:
 
     def complete(self, messages: list[dict], **overrides: Any) -> Completion:
         """Send ``messages`` (OpenAI chat format, passed as given) and return the reply, retrying as above."""
-        litellm = _litellm_module()
+        litellm = litellm_module()
         request = self._request(messages, overrides)
         started = time.monotonic()
         slept = 0.0
         for attempt in range(self.num_retries + 1):
             try:
                 response = litellm.completion(**request)
-            except Exception as exc:  # every provider failure arrives here; _classify sorts them
+            except Exception as exc:  # every provider failure arrives here; classify_failure sorts them
                 delay = self._next_delay(exc, attempt, slept)
                 slept += delay
                 self._sleep(delay)
@@ -451,14 +258,14 @@ class LM:
 
         litellm keeps one HTTP client per event loop; call ``await LM.aclose()`` before the loop ends.
         """
-        litellm = await asyncio.to_thread(_litellm_module) if _litellm is None else _litellm
+        litellm = await asyncio.to_thread(litellm_module)
         request = self._request(messages, overrides)
         started = time.monotonic()
         slept = 0.0
         for attempt in range(self.num_retries + 1):
             try:
                 response = await litellm.acompletion(**request)
-            except Exception as exc:  # every provider failure arrives here; _classify sorts them
+            except Exception as exc:  # every provider failure arrives here; classify_failure sorts them
                 delay = self._next_delay(exc, attempt, slept)
                 slept += delay
                 await self._async_sleep(delay)
@@ -469,8 +276,9 @@ class LM:
     @staticmethod
     async def aclose() -> None:
         """Close litellm's cached async HTTP clients (they are shared by every LM in the process)."""
-        if _litellm is not None:
-            await _litellm.close_litellm_async_clients()
+        litellm = loaded_litellm()
+        if litellm is not None:
+            await litellm.close_litellm_async_clients()
 
     def _request(self, messages: list[dict], overrides: dict[str, Any]) -> dict[str, Any]:
         _validate_messages(messages)
@@ -491,15 +299,15 @@ class LM:
 
     def _next_delay(self, exc: Exception, attempt: int, slept: float) -> float:
         """Seconds to wait before the next attempt; raises the mapped LMError when there is none."""
-        failure = _classify(exc, self._api_key)
+        failure = classify_failure(exc, self._api_key)
         if failure.kind != "retry" or attempt >= self.num_retries:
-            raise _to_error(failure, self.model, attempt + 1) from None
+            raise to_error(failure, self.model, attempt + 1) from None
         if failure.retry_after is not None:
             delay = min(failure.retry_after, MAX_RETRY_AFTER)
         else:
             delay = min(self.retry_backoff * 2**attempt, MAX_BACKOFF) * self._rng.uniform(0.5, 1.0)
         if slept + delay > MAX_TOTAL_BACKOFF:
-            raise _to_error(failure, self.model, attempt + 1) from None
+            raise to_error(failure, self.model, attempt + 1) from None
         logger.info(
             "%s: attempt %d of %d failed (%s); retrying in %.1fs",
             self.model,
@@ -551,7 +359,7 @@ class LM:
         if self.input_cost_per_token is not None and self.output_cost_per_token is not None:
             return prompt_tokens * self.input_cost_per_token + completion_tokens * self.output_cost_per_token
         try:
-            return float(_litellm_module().completion_cost(completion_response=response))
+            return float(litellm_module().completion_cost(completion_response=response))
         except Exception:  # litellm raises for models missing from its price table: the cost is unknown
             return None
 
@@ -559,9 +367,9 @@ class LM:
 
     def check(self) -> ModelCheck:
         """Whether litellm knows the model and its key is set, without calling the model (for ``doctor``)."""
-        litellm = _litellm_module()
+        litellm = litellm_module()
         problems = []
-        provider = _provider(self.model)
+        provider = provider_of(self.model)
         if provider is None:
             problems.append(
                 f"{self.model}: litellm cannot tell the provider; use a name with its provider prefix, "

@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repo_auditor.auditor import Budgets, RepoAuditor
+from repo_auditor.audit.pipeline import Budgets, RepoAuditor
 from repo_auditor.errors import ConfigurationError
 from repo_auditor.findings import Coverage, Finding, RepoInfo, Report, Severity
-from repo_auditor.reviewer.diff import DEFAULT_DIFF_BUDGET_CHARS, ReviewPlan, parse_diff, plan_review
-from repo_auditor.reviewer.marker import Marker
-from repo_auditor.signature import InputField, OutputField
-from repo_auditor.synthesis import dedupe, rank, verify_findings
+from repo_auditor.findings.verify import dedupe, rank, verify_findings
+from repo_auditor.review.diff import DEFAULT_DIFF_BUDGET_CHARS, ReviewPlan, parse_diff, plan_review
+from repo_auditor.review.marker import Marker
+from repo_auditor.rlm.signature import InputField, OutputField
 
 if TYPE_CHECKING:
-    from repo_auditor.loader import Repository
+    from repo_auditor.repository import Repository
 
 DEFAULT_BUDGETS = Budgets()
 
@@ -139,7 +139,7 @@ def review(
     docstring. ``repo`` is a folder or a Repository opened at the head. ``explorer_factory(tools, budgets)`` returns
     the exploring module, called with ``repo_tree``, ``question``, ``diff`` and ``changed_files`` and returning a
     Prediction with ``answer`` and ``findings`` (default: an RLM on ReviewSignature)."""
-    from repo_auditor.loader import Repository
+    from repo_auditor.repository import Repository
 
     prompt = focus_prompt(focus, question)
     if isinstance(repo, Repository):

@@ -63,9 +63,9 @@ def get(name: str) -> Any:
 
 
 def as_lm(value: Any, what: str) -> Any:
-    """Accept an LM-like object, or a model name string turned into ``repo_auditor.lm.LM``."""
+    """Accept an LM-like object, or a model name string turned into ``repo_auditor.rlm.lm.LM``."""
     if isinstance(value, str):
-        from repo_auditor.lm import LM
+        from repo_auditor.rlm.lm import LM
 
         return LM(value)
     if not callable(getattr(value, "complete", None)):

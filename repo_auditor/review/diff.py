@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from repo_auditor.loader import GENERATED_NAMES, GENERATED_SUFFIXES, VENDORED_DIRS
+from repo_auditor.repository import GENERATED_NAMES, GENERATED_SUFFIXES, VENDORED_DIRS
 from repo_auditor.tools.ledger import merge_ranges
 
 # The model gets at most this many characters of diff by default: about 15k tokens, a fair share of a context window
@@ -231,7 +231,7 @@ class ReviewPlan:
 def plan_review(files: Iterable[ChangedFile], *, budget_chars: int = DEFAULT_DIFF_BUDGET_CHARS,
                 flags_for: Any = None) -> ReviewPlan:
     """Decide per file: reviewed (whole patch), skimmed (cut patch) or skipped (stats only); see the module
-    docstring. ``flags_for(path)`` returns the loader's flags for a head path (``generated``, ``vendored``)."""
+    docstring. ``flags_for(path)`` returns the repository's flags for a head path (``generated``, ``vendored``)."""
     if budget_chars < 0:
         raise ValueError(f"the diff budget must be 0 or more characters, got {budget_chars}")
     files = list(files)

@@ -8,23 +8,15 @@ language.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.metadata
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import cache
 from typing import NamedTuple
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
-from repo_auditor.errors import ConfigurationError
-
-# Part of every cache key, with a hash of this file and the grammar versions: bump it when the stored row
-# format changes (an edit of the rules here changes the key by itself).
-RULES_VERSION = "1"
+from repo_auditor.parsing.grammars import load_language
 
 # A name longer than this is garbage (minified or broken code); it is cut with a visible marker.
 MAX_NAME_CHARS = 200
@@ -53,23 +45,6 @@ KINDS = (
 _TYPE_SCOPES = frozenset({"class", "struct", "interface", "enum", "trait", "impl"})
 # These do not qualify what they contain: ``typedef struct s {...} s_t;`` defines ``s``, not ``s_t.s``.
 _NOT_SCOPES = frozenset({"type", "macro"})
-
-_GRAMMARS: dict[str, tuple[str, str]] = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "tsx": ("tree_sitter_typescript", "language_tsx"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "java": ("tree_sitter_java", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
-    "ruby": ("tree_sitter_ruby", "language"),
-    "csharp": ("tree_sitter_c_sharp", "language"),
-    "php": ("tree_sitter_php", "language_php"),
-    "kotlin": ("tree_sitter_kotlin", "language"),
-}
-
 
 class Definition(NamedTuple):
     """One definition in one file, without the file: what the cache stores per blob."""
@@ -452,20 +427,6 @@ class _Grammar:
 
 
 @cache
-def load_language(language: str) -> Language:
-    """The tree-sitter ``Language`` for one of our language names, from its grammar wheel (shared with the
-    architecture scanner). Raises ConfigurationError when the wheel is missing."""
-    module_name, function = _GRAMMARS[language]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"the tree-sitter grammar for {language} ({module_name}) is not installed; reinstall repo_auditor"
-        ) from exc
-    return Language(getattr(module, function)())
-
-
-@cache
 def _grammar(language: str) -> _Grammar:
     ts_language = load_language(language)
     rules = RULES[language]
@@ -473,22 +434,6 @@ def _grammar(language: str) -> _Grammar:
     known = [t for t in rules if ts_language.id_for_node_kind(t, True) is not None]
     query = Query(ts_language, "[" + " ".join(f"({t})" for t in known) + "] @def")
     return _Grammar(ts_language, query, rules)
-
-
-@lru_cache(maxsize=1)
-def parser_version() -> str:
-    """A digest of all that shapes the output (this file, tree-sitter and grammar versions), in every cache
-    key: a change of any of them invalidates the on-disk cache."""
-    packages = ["tree-sitter", *sorted({m.replace("_", "-") for m, _ in _GRAMMARS.values()})]
-    versions = []
-    for package in packages:
-        try:
-            versions.append(f"{package}={importlib.metadata.version(package)}")
-        except importlib.metadata.PackageNotFoundError:
-            versions.append(f"{package}=?")
-    digest = hashlib.sha1(f"{RULES_VERSION};{','.join(versions)};".encode())
-    digest.update(Path(__file__).read_bytes())
-    return digest.hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- parsing

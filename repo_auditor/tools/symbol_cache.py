@@ -13,9 +13,9 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from repo_auditor import cachedb
 from repo_auditor.errors import ToolError
-from repo_auditor.tools._symbol_grammar import Definition
+from repo_auditor.parsing.definitions import Definition
+from repo_auditor.repository import cachedb
 
 DATABASE_NAME = "symbols.sqlite"
 

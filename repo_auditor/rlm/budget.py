@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from repo_auditor.errors import BudgetExceededError
-from repo_auditor.lm import Completion, Usage
+from repo_auditor.rlm.lm import Completion, Usage
 
 
 @dataclass(frozen=True)

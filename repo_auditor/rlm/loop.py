@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from repo_auditor import settings
-from repo_auditor.budget import Limits, RunBudget
 from repo_auditor.errors import BudgetExceededError, ConfigurationError, SandboxCrashedError
-from repo_auditor.prediction import Prediction, Progress, Step
-from repo_auditor.prompt import (
+from repo_auditor.rlm import settings
+from repo_auditor.rlm.budget import Limits, RunBudget
+from repo_auditor.rlm.prediction import Prediction, Progress, Step
+from repo_auditor.rlm.prompt import (
     History,
     Turn,
     jsonable,
@@ -36,11 +36,11 @@ from repo_auditor.prompt import (
     truncate,
     with_cache_points,
 )
-from repo_auditor.reply import ExtractError, extract_outputs, parse_reply
+from repo_auditor.rlm.reply import ExtractError, extract_outputs, parse_reply
+from repo_auditor.rlm.signature import Signature, bind_submit, make_signature
+from repo_auditor.rlm.subcalls import DEFAULT_MAX_WORKERS, make_sub_call_tools
+from repo_auditor.rlm.trace import NullTrace, TraceWriter, cap
 from repo_auditor.sandbox.protocol import ExecutionResult, Interpreter
-from repo_auditor.signature import Signature, bind_submit, make_signature
-from repo_auditor.subcalls import DEFAULT_MAX_WORKERS, make_sub_call_tools
-from repo_auditor.trace import NullTrace, TraceWriter, cap
 
 DEFAULT_MAX_HISTORY_CHARS = 400_000  # ~100k tokens: compaction starts before common 128k-token windows fill up
 MIN_OUTPUT_CHARS = 200  # below this the model cannot see an error message whole

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from repo_auditor.errors import GitHubError
-from repo_auditor.reviewer.marker import MARKER_PREFIX
+from repo_auditor.review.marker import MARKER_PREFIX
 
 DEFAULT_API_URL = "https://api.github.com"
 MAX_PAGES = 50  # 50 pages of 100 comments; a PR with more is not one we can keep tidy anyway

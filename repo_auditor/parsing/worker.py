@@ -1,4 +1,4 @@
-"""Parsing worker processes for large cold scans: ``python -m repo_auditor.parse_worker TASK``.
+"""Parsing worker processes for large cold scans: ``python -m repo_auditor.parsing.worker TASK``.
 
 tree-sitter holds the GIL while it parses, so parallel parsing needs processes. These are plain subprocesses, not
 ``multiprocessing``: spawning through multiprocessing re-imports the caller's ``__main__`` in every worker, which
@@ -32,13 +32,13 @@ Job = tuple[str, str, bytes]  # (cache key, language, source)
 
 
 def _definitions(language: str, source: bytes) -> Any:
-    from repo_auditor.tools._symbol_grammar import parse_definitions
+    from repo_auditor.parsing.definitions import parse_definitions
 
     return parse_definitions(language, source)
 
 
 def _imports(language: str, source: bytes) -> Any:
-    from repo_auditor.architecture.scan import scan_source
+    from repo_auditor.parsing.imports import scan_source
 
     return scan_source(language, source).to_json()
 
@@ -74,11 +74,11 @@ class Worker:
         if task not in TASKS:
             raise ValueError(f"unknown parse task {task!r}; one of {', '.join(TASKS)}")
         self.task = task
-        package_parent = str(Path(__file__).resolve().parents[1])
+        package_parent = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "repo_auditor.parse_worker", task],
+            [sys.executable, "-m", "repo_auditor.parsing.worker", task],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

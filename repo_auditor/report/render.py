@@ -28,7 +28,7 @@ import jinja2
 
 from repo_auditor.errors import ConfigurationError, ReportError
 from repo_auditor.findings import Finding, Report, Severity, web_url_from_remote
-from repo_auditor.languages import language_for
+from repo_auditor.repository.languages import language_for
 
 __all__ = ["FORMATS", "render", "shipped_template_dir", "web_url_from_remote", "escape_markdown", "escape_prose",
            "code_block", "inline_code"]
@@ -77,7 +77,7 @@ def shipped_template_dir() -> Path:
     packaged = importlib.resources.files("repo_auditor") / "templates"
     if packaged.is_dir():
         return Path(str(packaged))
-    source = Path(__file__).resolve().parent.parent / "templates"
+    source = Path(__file__).resolve().parents[2] / "templates"
     if (source / MARKDOWN_TEMPLATE).is_file():
         return source
     raise ReportError(f"the shipped report templates are missing (looked in {packaged} and {source}); "

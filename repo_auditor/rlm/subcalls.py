@@ -13,9 +13,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from repo_auditor.budget import RunBudget
 from repo_auditor.errors import LMError
-from repo_auditor.trace import cap
+from repo_auditor.rlm.budget import RunBudget
+from repo_auditor.rlm.trace import cap
 
 DEFAULT_MAX_WORKERS = 8  # concurrent sub-calls per batch: enough to hide latency, few enough for rate limits
 

@@ -29,16 +29,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Protocol, Sequence
 
 from repo_auditor.errors import RepoAuditorError
-from repo_auditor.findings import (
-    Coverage,
-    Finding,
-    Location,
-    ModelUsage,
-    RepoInfo,
-    Report,
-    clean_evidence,
-    parse_findings,
-)
+from repo_auditor.findings.finding import Finding, Location, clean_evidence, parse_findings
+from repo_auditor.findings.report import Coverage, ModelUsage, RepoInfo, Report
 from repo_auditor.tools.paths import normalize_path
 
 DEFAULT_WINDOW = 30  # lines either side of the cited line in which moved evidence is still "the same place"
@@ -57,7 +49,7 @@ _ELISION = re.compile(
 
 
 class SourceTree(Protocol):
-    """What verification needs from a repository; ``repo_auditor.loader.Repository`` provides it."""
+    """What verification needs from a repository; ``repo_auditor.repository.Repository`` provides it."""
 
     files: Sequence[Any]  # entries with a ``.path``
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from repo_auditor.signature import FieldSpec, Signature
+from repo_auditor.rlm.signature import FieldSpec, Signature
 
 PREVIEW_CHARS = 400  # head and tail shown of each input variable: enough to see its shape, never the whole of it
 SHORT_INPUT_CHARS = 2 * PREVIEW_CHARS  # an input this short is shown whole

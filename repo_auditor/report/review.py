@@ -6,16 +6,16 @@ import json
 from typing import Any
 
 from repo_auditor.errors import ConfigurationError
-from repo_auditor.reviewer.annotations import to_annotations
-from repo_auditor.reviewer.pipeline import ReviewResult
-from repo_auditor.reviewer.sarif import to_sarif
+from repo_auditor.report.annotations import to_annotations
+from repo_auditor.report.sarif import to_sarif
+from repo_auditor.review.pipeline import ReviewResult
 
 FORMATS = ("markdown", "json", "sarif", "github")
 
 
 def render_result(result: ReviewResult, format: str = "markdown", template_dir: str | None = None) -> str:
     if format == "markdown":
-        from repo_auditor.report import render_review
+        from repo_auditor.report.render import render_review
 
         return render_review(result.report, _template_view(result), template_dir=template_dir)
     if format == "json":

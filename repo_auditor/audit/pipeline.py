@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from repo_auditor import settings
 from repo_auditor.findings import Coverage, Finding, ModelUsage, RepoInfo, Report, parse_findings
-from repo_auditor.prediction import Prediction, Progress, Step
-from repo_auditor.reply import extract_json_object
-from repo_auditor.signature import InputField, OutputField
-from repo_auditor.synthesis import Synthesizer, build_report
+from repo_auditor.findings.verify import Synthesizer, build_report
+from repo_auditor.rlm import settings
+from repo_auditor.rlm.prediction import Prediction, Progress, Step
+from repo_auditor.rlm.reply import extract_json_object
+from repo_auditor.rlm.signature import InputField, OutputField
 
 if TYPE_CHECKING:
-    from repo_auditor.loader import Repository
+    from repo_auditor.repository import Repository
 
 # The file tree the model sees first: enough to orient, small enough to leave room for the exploration.
 FILE_TREE_BUDGET_CHARS = 6_000
@@ -163,7 +163,7 @@ class RepoAuditor:
 
     def __call__(self, path: str | Path | Repository, question: str, *, ref: str | None = None) -> Report:
         """Audit ``path`` (a folder, or a Repository already opened at its ref) to answer ``question``."""
-        from repo_auditor.loader import Repository
+        from repo_auditor.repository import Repository
         from repo_auditor.tools import RepoTools
 
         if not question or not question.strip():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from repo_auditor.lm import Usage
+from repo_auditor.rlm.lm import Usage
 
 
 @dataclass

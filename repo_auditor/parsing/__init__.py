@@ -1,0 +1,10 @@
+"""Source bytes -> definitions and imports, with tree-sitter: pure functions, no repository, no cache.
+
+::
+
+    definitions.py  one query per language and a rule per node type: (kind, name, scope, lines) of every definition
+    imports.py      imports, package declarations and entry-point lines of one file (the architecture job's input)
+    worker.py       parsing worker processes for cold scans of large trees (tree-sitter holds the GIL)
+
+Used by the ``symbols`` tool and by the architecture job, which cache the results by blob id.
+"""

@@ -1,0 +1,232 @@
+"""One source file -> its imports, its package declaration and its entry-point lines. Pure: bytes in, data
+out.
+
+Imports come from tree-sitter (so strings and comments that look like imports are ignored):
+
+* python: ``import a.b`` -> ``("a.b", ())``; ``from ..x import y, z`` -> ``("..x", ("y", "z"))``
+* javascript / typescript / tsx: ``import ... from "s"``, ``export ... from "s"``, ``require("s")``,
+  ``import("s")``
+* go: every import path; java: ``import a.b.C`` (``a.b.*`` -> ``"a.b.*"``; static imports keep the member)
+* rust: the first path segment of ``use`` (``crate``, ``self``, ``super`` and plain names), ``extern crate x``
+
+Entry points (main functions, server start calls) are matched per line with the patterns in
+``_ENTRY_PATTERNS``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from tree_sitter import Node, Parser, Query, QueryCursor
+
+from repo_auditor.parsing.grammars import load_language
+
+# Bump when what a file yields changes; it is part of the cache key.
+SCAN_VERSION = "1"
+
+SCANNED_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "java"})
+
+# An import specifier longer than this is not a real one (minified or hostile code); it is dropped.
+MAX_SPEC_CHARS = 300
+
+_JS_QUERY = """
+(import_statement source: (string) @spec)
+(export_statement source: (string) @spec)
+(call_expression function: (identifier) @fn arguments: (arguments . (string) @spec) (#eq? @fn "require"))
+(call_expression function: (import) arguments: (arguments . (string) @spec))
+"""
+
+_QUERIES = {
+    "python": "(import_statement) @import (import_from_statement) @from",
+    "javascript": _JS_QUERY,
+    "typescript": _JS_QUERY,
+    "tsx": _JS_QUERY,
+    "go": "(import_spec path: (_) @spec) (package_clause (package_identifier) @package)",
+    "rust": "(use_declaration argument: (_) @use) (extern_crate_declaration name: (identifier) @crate)",
+    "java": "(import_declaration) @import (package_declaration) @package",
+}
+
+
+@dataclass(frozen=True)
+class Import:
+    """One import statement: the module specifier as written, the names it takes (Python ``from``), its
+    line."""
+
+    spec: str
+    line: int
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntryLine:
+    """A line that starts the program: a main function or a server start call."""
+
+    kind: str
+    name: str
+    line: int
+
+
+@dataclass
+class FileScan:
+    """What one file says about the architecture."""
+
+    imports: list[Import] = field(default_factory=list)
+    package: str | None = None  # Java ``package a.b``; Go ``package main``
+    entries: list[EntryLine] = field(default_factory=list)
+
+    def to_json(self) -> list:
+        return [
+            [[i.spec, i.line, list(i.names)] for i in self.imports],
+            self.package,
+            [[e.kind, e.name, e.line] for e in self.entries],
+        ]
+
+    @classmethod
+    def from_json(cls, data: list) -> FileScan:
+        imports, package, entries = data
+        return cls(
+            [Import(s, n, tuple(names)) for s, n, names in imports],
+            package,
+            [EntryLine(k, name, n) for k, name, n in entries],
+        )
+
+
+@dataclass(frozen=True)
+class _Grammar:
+    parser: Parser
+    query: Query
+
+
+@lru_cache(maxsize=None)
+def _grammar(language: str) -> _Grammar:
+    ts_language = load_language(language)
+    return _Grammar(Parser(ts_language), Query(ts_language, _QUERIES[language]))
+
+
+def _text(node: Node | None) -> str:
+    return node.text.decode("utf-8", "replace") if node is not None else ""
+
+
+def _string_content(node: Node) -> str:
+    text = _text(node)
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"`" else text
+
+
+def scan_source(language: str, source: bytes) -> FileScan:
+    """Imports, package and entry lines of one file in a ``SCANNED_LANGUAGES`` language."""
+    grammar = _grammar(language)
+    tree = grammar.parser.parse(source)
+    captures = QueryCursor(grammar.query).captures(tree.root_node)
+    scan = FileScan()
+    if language == "python":
+        _python(captures, scan)
+    elif language in ("javascript", "typescript", "tsx"):
+        for node in captures.get("spec", ()):
+            _add(scan, _string_content(node), node)
+    elif language == "go":
+        for node in captures.get("spec", ()):
+            _add(scan, _string_content(node), node)
+        packages = captures.get("package", ())
+        scan.package = _text(packages[0]) if packages else None
+    elif language == "rust":
+        for node in captures.get("use", ()):
+            _add(scan, _text(node).lstrip(":").split("::", 1)[0].split("{", 1)[0].strip(), node)
+        for node in captures.get("crate", ()):
+            _add(scan, _text(node), node)
+    elif language == "java":
+        for node in captures.get("import", ()):
+            names = [c for c in node.named_children if c.type in ("scoped_identifier", "identifier")]
+            if names:
+                wildcard = any(c.type == "asterisk" for c in node.named_children)
+                _add(scan, _text(names[0]) + (".*" if wildcard else ""), node)
+        for node in captures.get("package", ()):
+            names = [c for c in node.named_children if c.type in ("scoped_identifier", "identifier")]
+            scan.package = _text(names[0]) if names else None
+    scan.imports.sort(key=lambda i: (i.line, i.spec))
+    scan.entries = entry_lines(language, source, scan.package)
+    return scan
+
+
+def _add(scan: FileScan, spec: str, node: Node, names: tuple[str, ...] = ()) -> None:
+    if spec and len(spec) <= MAX_SPEC_CHARS and "\n" not in spec:
+        scan.imports.append(Import(spec, node.start_point.row + 1, names))
+
+
+def _python(captures: dict[str, list[Node]], scan: FileScan) -> None:
+    for node in captures.get("import", ()):
+        for child in node.children_by_field_name("name"):
+            target = child.child_by_field_name("name") if child.type == "aliased_import" else child
+            _add(scan, _text(target), node)
+    for node in captures.get("from", ()):
+        module = node.child_by_field_name("module_name")
+        names = []
+        for child in node.children_by_field_name("name"):
+            target = child.child_by_field_name("name") if child.type == "aliased_import" else child
+            names.append(_text(target))
+        _add(scan, "".join(_text(module).split()), node, tuple(names))
+
+
+# ---------------------------------------------------------------- entry points
+
+_ENTRY_PATTERNS: dict[str, list[tuple[str, str]]] = {
+    "python": [
+        ("python-main", r"""^if\s+(?:__name__\s*==\s*['"]__main__['"]|['"]__main__['"]\s*==\s*__name__)"""),
+        (
+            "server",
+            r"""\b(uvicorn\.run|app\.run|application\.run|web\.run_app|waitress\.serve|serve_forever)\s*\(""",
+        ),
+    ],
+    "go": [
+        ("go-main", r"^func\s+main\s*\(\s*\)"),
+        ("server", r"\b(http\.ListenAndServe(?:TLS)?|http\.Serve|\w+\.ListenAndServe(?:TLS)?)\s*\("),
+    ],
+    "rust": [
+        ("rust-main", r"^[ \t]*(?:pub\s+)?(?:async\s+)?fn\s+main\s*\("),
+        ("server", r"\b(HttpServer::new|axum::serve|warp::serve|hyper::Server::bind)\s*\("),
+    ],
+    "java": [
+        ("java-main", r"\b(?:public\s+static|static\s+public)\s+void\s+main\s*\("),
+        ("server", r"\b(SpringApplication\.run)\s*\("),
+    ],
+    "javascript": [
+        ("server", r"\b((?:app|server|httpServer|fastify)\.listen|Bun\.serve|Deno\.serve)\s*\("),
+    ],
+}
+_ENTRY_PATTERNS["typescript"] = _ENTRY_PATTERNS["tsx"] = _ENTRY_PATTERNS["javascript"]
+
+# One alternation per language, searched over the whole text at once (far faster than line by line).
+_ENTRY_REGEX = {
+    language: re.compile(
+        "|".join(f"(?P<{kind.replace('-', '_')}>{pattern})" for kind, pattern in patterns), re.M
+    )
+    for language, patterns in _ENTRY_PATTERNS.items()
+}
+
+_COMMENT_START = ("#", "//", "/*", "*")
+_CALL_SUFFIX = re.compile(r"\s*\($")
+
+
+def entry_lines(language: str, source: bytes, package: str | None) -> list[EntryLine]:
+    """Lines that start a program, outside line comments. Go ``func main`` counts only in ``package main``."""
+    regex = _ENTRY_REGEX.get(language)
+    if regex is None:
+        return []
+    text = source.decode("utf-8", "replace")
+    found = []
+    for match in regex.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if text[line_start : match.start()].lstrip().startswith(_COMMENT_START):
+            continue
+        kind = match.lastgroup.replace("_", "-")
+        if kind == "go-main" and package != "main":
+            continue
+        name = _CALL_SUFFIX.sub("", match.group(0)) if kind == "server" else "main"
+        found.append(EntryLine(kind, name, text.count("\n", 0, match.start()) + 1))
+    return found
+
+
+def scan_batch(jobs: list[tuple[str, str, bytes]]) -> list[tuple[str, FileScan]]:
+    """``(key, language, source)`` -> ``(key, scan)``, in this process (``parsing.worker`` runs the same per file)."""
+    return [(key, scan_source(language, source)) for key, language, source in jobs]
