@@ -21,11 +21,13 @@
     │   └── LMResponseError           malformed reply from the provider
     ├── GitHubError                   the GitHub API refused or failed (status, url)
     ├── BudgetExceededError           a run budget (calls, tokens, cost, time) was used up; carries what was spent
+    ├── RunInterruptedError           Ctrl-C during a job; ``.report`` holds the partial report gathered so far
     └── ReportError                   a template is missing or refers to a value that does not exist,
                                       or a saved report cannot be read
 
 Errors carry data as attributes (the path, the ref, the budget spent) so callers can act on them; the message alone is
-enough for a person reading one line.
+enough for a person reading one line. An ``LMError``, ``BudgetExceededError`` or ``KeyboardInterrupt`` that ends an
+``RLM`` run carries the work done so far as ``.partial`` (a ``Prediction``), so nothing paid for is lost.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class LMError(RepoAuditorError):
     def __init__(self, message: str, *, model: str | None = None):
         super().__init__(message)
         self.model = model
+        self.partial: object = None  # set by RLM when the failure ends a run: the Prediction so far
 
 
 class LMAuthenticationError(LMError):
@@ -142,3 +145,11 @@ class GitHubError(RepoAuditorError):
 
 class ReportError(RepoAuditorError):
     """A report template is missing or refers to a value that does not exist, or a saved report cannot be read."""
+
+
+class RunInterruptedError(RepoAuditorError):
+    """The user interrupted a job (Ctrl-C) after model calls were made; ``report`` is the partial report."""
+
+    def __init__(self, message: str, *, report: object):
+        super().__init__(message)
+        self.report = report

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from repo_auditor.findings import Coverage, Finding, ModelUsage, RepoInfo, Report, parse_findings
+from repo_auditor.errors import BudgetExceededError, LMError, RunInterruptedError
+from repo_auditor.findings import Coverage, Finding, ModelUsage, RepoInfo, Report, Stop, parse_findings
 from repo_auditor.findings.verify import Synthesizer, build_report
 from repo_auditor.rlm import settings
+from repo_auditor.rlm.deadline import DeadlineExceeded, call_before
 from repo_auditor.rlm.prediction import Prediction, Progress, Step
 from repo_auditor.rlm.reply import extract_json_object
 from repo_auditor.rlm.signature import InputField, OutputField
@@ -80,7 +82,11 @@ class LMSynthesizer:
         lm = settings.resolve_lm(self.lm)
         payload = json.dumps([_finding_for_prompt(f) for f in findings], indent=1, ensure_ascii=False)
         prompt = SYNTHESIS_PROMPT.format(question=question, answer=answer or "(none)", findings=payload)
-        self.completion = lm.complete([{"role": "user", "content": prompt}])
+        try:
+            self.completion = lm.complete([{"role": "user", "content": prompt}])
+        except LMError as exc:
+            self.last_problem = f"synthesis failed ({' '.join(str(exc).split())}); kept the explorer's answer"
+            return answer, findings
         try:
             data = extract_json_object(self.completion.text)
         except ValueError as exc:
@@ -175,15 +181,29 @@ class RepoAuditor:
         settings.resolve_lm(self.lm)  # fail before any work when no model is configured
         tools = RepoTools(repo, redact=self.redact)
         explorer = self.explorer_factory(tools, self.budgets)
-        prediction: Prediction = explorer(repo_tree=repo.file_tree(FILE_TREE_BUDGET_CHARS), question=question)
+        interrupted: KeyboardInterrupt | None = None
+        try:
+            prediction: Prediction = explorer(repo_tree=repo.file_tree(FILE_TREE_BUDGET_CHARS), question=question)
+            stopped = None if prediction.finished_by == "submit" else Stop(
+                prediction.finished_by, _budget_detail(prediction), self.trace)
+        except (LMError, BudgetExceededError, KeyboardInterrupt) as exc:
+            prediction = getattr(exc, "partial", None)
+            if prediction is None or not (prediction.root_usage.calls or prediction.sub_usage.calls):
+                raise  # nothing was paid for yet: the plain error says all there is
+            interrupted = exc if isinstance(exc, KeyboardInterrupt) else None
+            reason = "interrupted" if interrupted else getattr(exc, "budget", None) or "error"
+            detail = "interrupted (Ctrl-C)" if interrupted else f"{type(exc).__name__}: {exc}"
+            stopped = Stop(reason, " ".join(detail.split()), self.trace)
         usage = [ModelUsage(getattr(settings.resolve_lm(self.lm), "model", "model"), **_usage_fields(
             prediction.root_usage))]
         if prediction.sub_usage.calls:
             sub = self.sub_lm or settings.get("sub_lm") or settings.resolve_lm(self.lm)
             usage.append(ModelUsage(getattr(sub, "model", "sub-model"), **_usage_fields(prediction.sub_usage)))
-        synth = self.synthesizer
+        # A run cut short is reported as it stands: another paid model call would spend past the budget or the
+        # user's Ctrl-C, and a failing provider would fail again.
+        synth = None if stopped is not None else self._timed(self.synthesizer, started)
         report = build_report(
-            question, prediction.answer, prediction.findings, repo,
+            question, prediction.outputs.get("answer", ""), prediction.outputs.get("findings", []), repo,
             repo_info=RepoInfo.from_remote(str(repo.root), repo.ref, repo.commit, repo.remote_url()),
             coverage=Coverage(), usage=(), trajectory=[step.to_dict() for step in prediction.trajectory],
             synthesizer=synth,
@@ -200,12 +220,53 @@ class RepoAuditor:
             files_total=len(repo.files),
         )
         notes = [getattr(synth, "last_problem", None)]
-        return dataclasses.replace(report, coverage=coverage, usage=tuple(usage), notes=tuple(n for n in notes if n))
+        report = dataclasses.replace(report, coverage=coverage, usage=tuple(usage), stopped=stopped,
+                                     notes=tuple(n for n in notes if n))
+        if interrupted is not None:
+            raise RunInterruptedError("interrupted; the partial report holds the work done so far",
+                                      report=report) from interrupted
+        return report
+
+    def _timed(self, synthesizer: Synthesizer | None, started: float) -> Synthesizer | None:
+        """The synthesizer, held to what is left of ``max_time`` (the explorer's answer stands if time runs out)."""
+        if synthesizer is None or self.budgets.max_time is None:
+            return synthesizer
+        return _TimedSynthesizer(synthesizer, started + self.budgets.max_time)
+
+
+class _TimedSynthesizer:
+    """A synthesizer that gives up at a deadline (``time.monotonic()``), keeping the explorer's answer and findings."""
+
+    def __init__(self, inner: Synthesizer, deadline: float):
+        self.inner = inner
+        self.deadline = deadline
+        self.timed_out = False
+
+    @property
+    def last_problem(self) -> str | None:
+        if self.timed_out:
+            return "synthesis skipped: --max-time ran out; kept the explorer's answer"
+        return getattr(self.inner, "last_problem", None)
+
+    def __call__(self, question: str, answer: str, findings: list[Finding]) -> tuple[str, list[Finding]]:
+        try:
+            return call_before(lambda: self.inner(question, answer, findings), self.deadline - time.monotonic())
+        except DeadlineExceeded:
+            self.timed_out = True
+            return answer, findings
+
+    def __getattr__(self, name: str) -> Any:  # completion, last_problem of the wrapped synthesizer
+        return getattr(self.inner, name)
 
 
 def _usage_fields(usage: Any) -> dict[str, Any]:
     return {"calls": usage.calls, "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
             "cost": None if usage.unknown_cost_calls else usage.cost}
+
+
+def _budget_detail(prediction: Prediction) -> str:
+    answer = ("the answer was extracted from the history" if prediction.extracted else "no answer was submitted")
+    return f"the {prediction.finished_by} budget ran out; {answer}; synthesis was skipped"
 
 
 def _budget_note(prediction: Prediction) -> str | None:

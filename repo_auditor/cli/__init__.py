@@ -2,7 +2,8 @@
 one module per command (``audit``, ``doctor``, ``config``, ...), registered on ``main`` when this package is imported.
 
 Exit status: 0 success; 1 error (one line on stderr, a traceback only with ``--debug``); 2 usage error;
-3 ``review --fail-on`` found a verified finding at or above the threshold; 130 interrupted.
+3 ``review --fail-on`` found a verified finding at or above the threshold; 4 the run ended early and the report
+written is partial; 130 interrupted (a partial report is still written when a model was paid for).
 Heavy modules (litellm, tree-sitter, git, the sandbox) are imported inside the commands so ``--help`` stays fast.
 """
 
@@ -18,6 +19,7 @@ from repo_auditor.errors import RepoAuditorError
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_FINDINGS = 3
+EXIT_PARTIAL = 4
 EXIT_INTERRUPTED = 130
 
 

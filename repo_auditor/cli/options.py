@@ -38,6 +38,50 @@ def model_and_budget_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def preflight(cfg: Any, repo: Any) -> None:
+    """Everything that can be checked before the first model call, in well under a second and without litellm:
+    the output folder is writable, the templates render, the repository has files, well-known keys are set."""
+    from repo_auditor.errors import ConfigurationError, LMAuthenticationError, RepositoryError
+    from repo_auditor.report import check_templates
+    from repo_auditor.rlm.provider import quick_key_problem
+
+    check_output(cfg.output)
+    if getattr(cfg, "format", "markdown") != "json":
+        check_templates(cfg.template_dir)
+    if not repo.files:
+        where = f" at {repo.ref}" if repo.ref else ""
+        raise RepositoryError(f"{repo.root}{where} has no files to audit; check the path (and .gitignore, "
+                              f"--ref)", path=str(repo.root))
+    if not cfg.model:
+        raise ConfigurationError(
+            "no model configured: pass --model (e.g. --model openai/gpt-4o), set REPO_AUDITOR_MODEL, "
+            'or add model = "..." to .repo-auditor.toml'
+        )
+    for name in (cfg.model, cfg.sub_model):
+        problem = name and quick_key_problem(name, api_base=cfg.api_base)
+        if problem:
+            raise LMAuthenticationError(problem, model=name)
+
+
+def check_output(output: str | None) -> None:
+    """A report file can be written at ``output`` (its folder exists and is writable), or ConfigurationError."""
+    if not output:
+        return
+    import os
+
+    from repo_auditor.errors import ConfigurationError
+
+    folder = Path(output).parent
+    if not folder.is_dir():
+        raise ConfigurationError(f"cannot write the report to {output}: folder {folder} does not exist; create it "
+                                 f"or pass another --output")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigurationError(f"cannot write the report to {output}: folder {folder} is not writable; pass "
+                                 f"another --output")
+    if Path(output).is_dir():
+        raise ConfigurationError(f"cannot write the report to {output}: it is a folder; name a file")
+
+
 def resolve_models(cfg: Any) -> tuple[Any, Any]:
     """The main and sub models from the configuration, checked without spending anything."""
     from repo_auditor.errors import ConfigurationError, LMAuthenticationError, LMNotFoundError
@@ -98,10 +142,7 @@ def emit_report(text: str, output: str | None) -> None:
     import tempfile
 
     target = Path(output)
-    if target.parent and not target.parent.is_dir():
-        from repo_auditor.errors import ConfigurationError
-
-        raise ConfigurationError(f"cannot write the report to {output}: folder {target.parent} does not exist")
+    check_output(output)
     fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -111,3 +152,10 @@ def emit_report(text: str, output: str | None) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     click.echo(f"report written to {output}", err=True)
+
+
+def partial_notice(report: Any) -> None:
+    """The last stderr line of a run that ended early: why, and where the trace is."""
+    stop = report.stopped
+    trace = f"; trace: {stop.trace} (view it with `audit-repo trace view {stop.trace}`)" if stop.trace else ""
+    click.echo(f"partial report: the run stopped early ({stop.reason}: {stop.detail}){trace}", err=True)

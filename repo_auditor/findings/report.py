@@ -174,6 +174,20 @@ class RepoInfo:
 
 
 @dataclass(frozen=True)
+class Stop:
+    """Why a run ended before the model finished: ``reason`` is ``error`` (the provider failed after retries),
+    ``interrupted`` (Ctrl-C) or the budget that ran out (``max_iterations``, ``max_cost``, ``max_time``, ...);
+    ``detail`` says what happened in one line; ``trace`` is the trace file, when one was written."""
+
+    reason: str
+    detail: str
+    trace: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "detail": self.detail, "trace": self.trace}
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything an audit produced. ``findings`` are ranked (see ``synthesis.rank``); the headline counts only
     verified ones, the rest are shown apart. ``problems`` lists model findings that could not be parsed."""
@@ -187,8 +201,14 @@ class Report:
     trajectory: tuple[dict[str, Any], ...] = ()
     problems: tuple[FindingParseProblem, ...] = ()
     notes: tuple[str, ...] = ()  # plain-language remarks about the run (e.g. a synthesis reply that was not used)
+    stopped: Stop | None = None  # set when the run ended early: the report holds what was gathered by then
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     tool_version: str = field(default_factory=lambda: _tool_version())
+
+    @property
+    def partial(self) -> bool:
+        """True when the run ended early (see ``stopped``); the CLI then exits 4 after writing the report."""
+        return self.stopped is not None
 
     @property
     def verified_findings(self) -> tuple[Finding, ...]:
@@ -244,6 +264,8 @@ class Report:
             "findings": [f.to_dict(self.repo) for f in self.findings],
             "rejected_findings": [{"index": p.index, "message": p.message, "raw": p.raw} for p in self.problems],
             "notes": list(self.notes),
+            "partial": self.partial,
+            "stopped": None if self.stopped is None else self.stopped.to_dict(),
             "coverage": self.coverage.to_dict(),
             "usage": [u.to_dict() for u in self.usage],
             "trajectory": [_jsonable(step) for step in self.trajectory],
@@ -301,6 +323,8 @@ def _report_from_dict(data: Any) -> Report:
         problems=tuple(FindingParseProblem(p["index"], str(p["message"]), str(p["raw"]))
                        for p in data["rejected_findings"]),
         notes=tuple(str(n) for n in data.get("notes", [])),
+        stopped=Stop(str(stop["reason"]), str(stop["detail"]), stop.get("trace")) if (stop := data.get("stopped"))
+        else None,
         generated_at=datetime.fromisoformat(str(data["generated_at"]).replace("Z", "+00:00")),
         tool_version=str(data["tool"]["version"]),
     )

@@ -13,6 +13,7 @@ The only package that imports jinja2. It reads the jobs' result types; no job im
 from __future__ import annotations
 
 from repo_auditor.report.render import (
+    check_templates,
     code_block,
     escape_markdown,
     escape_prose,
@@ -24,6 +25,6 @@ from repo_auditor.report.render import (
 )
 
 __all__ = [
-    "code_block", "escape_markdown", "escape_prose", "inline_code", "render", "render_architecture", "render_review",
+    "check_templates", "code_block", "escape_markdown", "escape_prose", "inline_code", "render", "render_architecture", "render_review",
     "shipped_template_dir",
 ]

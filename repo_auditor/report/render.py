@@ -27,7 +27,7 @@ from typing import Any
 import jinja2
 
 from repo_auditor.errors import ConfigurationError, ReportError
-from repo_auditor.findings import Finding, Report, Severity, web_url_from_remote
+from repo_auditor.findings import Coverage, Finding, Location, RepoInfo, Report, Severity, web_url_from_remote
 from repo_auditor.repository.languages import language_for
 
 __all__ = ["FORMATS", "render", "shipped_template_dir", "web_url_from_remote", "escape_markdown", "escape_prose",
@@ -49,6 +49,17 @@ def render(report: Report, format: str = "markdown", template_dir: str | os.Path
     if format not in ("markdown", "md"):
         raise ConfigurationError(f"unknown report format {format!r}; use one of: {', '.join(FORMATS)}")
     return _render_template(_environment(template_dir), template or MARKDOWN_TEMPLATE, _context(report))
+
+
+def check_templates(template_dir: str | os.PathLike[str] | None, template: str | None = None) -> None:
+    """Render a small sample report through the templates, so a broken template folder fails before any model is
+    paid for (ReportError, naming the template, line and value)."""
+    sample = Report(
+        question="preflight", answer="", coverage=Coverage(), repo=RepoInfo(".", None, None, None),
+        findings=(Finding(title="sample", severity=Severity.LOW, location=Location("a.py", 1, 1), evidence="x",
+                          explanation="", verified=True),),
+    )
+    render(sample, "markdown", template_dir, template=template)
 
 
 def _render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
@@ -149,6 +160,7 @@ def _context(report: Report) -> dict[str, Any]:
         "unverified": [_finding_view(f, report) for f in report.unverified_findings],
         "problems": list(report.problems),
         "notes": list(report.notes),
+        "stopped": report.stopped,
         "coverage": coverage,
         "files_read": [{"path": p, "lines": n} for p, n in files[:MAX_LISTED_FILES]],
         "files_not_listed": max(0, len(files) - MAX_LISTED_FILES),

@@ -3,6 +3,9 @@
 ``max_iterations`` bounds root-model turns; ``max_llm_calls`` bounds sub-calls (``llm_query``; a batch of n costs n);
 ``max_cost`` (USD, root and sub-calls, known prices only), ``max_tokens`` (prompt + completion, root and sub-calls) and
 ``max_time`` (seconds of wall clock) bound the whole run.
+
+``max_time`` includes the final answer: the turns stop when only the extract reserve is left (a tenth of
+``max_time``, at most ``EXTRACT_RESERVE_MAX_SECONDS``), so the extract step can still ask for the answer inside it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from dataclasses import dataclass
 
 from repo_auditor.errors import BudgetExceededError
 from repo_auditor.rlm.lm import Completion, Usage
+
+# The share of max_time kept for the extract step, and its cap: one model call answering from the history.
+EXTRACT_RESERVE_FRACTION = 0.1
+EXTRACT_RESERVE_MAX_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -44,9 +51,18 @@ class RunBudget:
         return time.monotonic() - self._t0
 
     def time_left(self) -> float | None:
+        """Seconds left of the whole run (the extract reserve included), None without ``max_time``."""
         if self.limits.max_time is None:
             return None
         return self.limits.max_time - self.elapsed()
+
+    def turn_time_left(self) -> float | None:
+        """Seconds left for turns: ``time_left`` less the extract reserve."""
+        left = self.time_left()
+        if left is None or self.limits.max_time is None:
+            return None
+        reserve = min(self.limits.max_time * EXTRACT_RESERVE_FRACTION, EXTRACT_RESERVE_MAX_SECONDS)
+        return left - reserve
 
     def record(self, completion: Completion, *, sub: bool) -> None:
         with self._lock:
@@ -67,7 +83,8 @@ class RunBudget:
                 return "max_cost"
             if lim.max_tokens is not None and self.usage.total_tokens >= lim.max_tokens:
                 return "max_tokens"
-        if lim.max_time is not None and self.elapsed() >= lim.max_time:
+        turn_time_left = self.turn_time_left()
+        if turn_time_left is not None and turn_time_left <= 0:
             return "max_time"
         return None
 

@@ -22,7 +22,14 @@ from repo_auditor.errors import (
     ConfigurationError,
     LMResponseError,
 )
-from repo_auditor.rlm.provider import classify_failure, litellm_module, loaded_litellm, provider_of, to_error
+from repo_auditor.rlm.provider import (
+    EmptyReply,
+    classify_failure,
+    litellm_module,
+    loaded_litellm,
+    provider_of,
+    to_error,
+)
 
 
 @dataclass
@@ -244,13 +251,11 @@ class LM:
         slept = 0.0
         for attempt in range(self.num_retries + 1):
             try:
-                response = litellm.completion(**request)
+                return self._record(litellm.completion(**request), time.monotonic() - started)
             except Exception as exc:  # every provider failure arrives here; classify_failure sorts them
                 delay = self._next_delay(exc, attempt, slept)
                 slept += delay
                 self._sleep(delay)
-                continue
-            return self._record(response, time.monotonic() - started)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     async def acomplete(self, messages: list[dict], **overrides: Any) -> Completion:
@@ -264,13 +269,11 @@ class LM:
         slept = 0.0
         for attempt in range(self.num_retries + 1):
             try:
-                response = await litellm.acompletion(**request)
+                return self._record(await litellm.acompletion(**request), time.monotonic() - started)
             except Exception as exc:  # every provider failure arrives here; classify_failure sorts them
                 delay = self._next_delay(exc, attempt, slept)
                 slept += delay
                 await self._async_sleep(delay)
-                continue
-            return self._record(response, time.monotonic() - started)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     @staticmethod
@@ -300,7 +303,7 @@ class LM:
     def _next_delay(self, exc: Exception, attempt: int, slept: float) -> float:
         """Seconds to wait before the next attempt; raises the mapped LMError when there is none."""
         failure = classify_failure(exc, self._api_key)
-        if failure.kind != "retry" or attempt >= self.num_retries:
+        if failure.kind not in ("retry", "empty") or attempt >= self.num_retries:
             raise to_error(failure, self.model, attempt + 1) from None
         if failure.retry_after is not None:
             delay = min(failure.retry_after, MAX_RETRY_AFTER)
@@ -327,11 +330,7 @@ class LM:
     def _completion(self, response: Any, duration: float) -> Completion:
         choices = getattr(response, "choices", None)
         if not choices:
-            raise LMResponseError(
-                f"{self.model}: the provider's reply has no choices; retry, or check that "
-                f"api_base points at an OpenAI-compatible server",
-                model=self.model,
-            )
+            raise EmptyReply("the provider's reply has no choices")
         choice = choices[0]
         text = getattr(getattr(choice, "message", None), "content", None)
         if text is None:

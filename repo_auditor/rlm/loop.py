@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from repo_auditor.errors import BudgetExceededError, ConfigurationError, SandboxCrashedError
+from repo_auditor.errors import BudgetExceededError, ConfigurationError, LMError, SandboxCrashedError
 from repo_auditor.rlm import settings
 from repo_auditor.rlm.budget import Limits, RunBudget
+from repo_auditor.rlm.deadline import DeadlineExceeded, call_before
 from repo_auditor.rlm.prediction import Prediction, Progress, Step
 from repo_auditor.rlm.prompt import (
     History,
@@ -151,7 +152,7 @@ class RLM:
         try:
             with self._interpreter_for_run() as interpreter:
                 return _Run(self, lm, sub_lm, interpreter, trace, inputs).run()
-        except Exception as exc:
+        except BaseException as exc:  # Ctrl-C too: the trace ends with why the run stopped
             trace.write("run_error", error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
@@ -276,6 +277,7 @@ class _Run:
                                        rlm.max_time))
         self.sub_tools = make_sub_call_tools(sub_lm, self.budget, trace, rlm.max_workers)
         self.trajectory: list[Step] = []
+        self.out_of_time = False  # a model call outlasted the time budget: no more turns
         self.t0 = time.perf_counter()
         self.history = History(system_prompt(self.sig, rlm.tools, rlm.max_output_chars),
                                task_message(self.sig, inputs) + "\n\n" + self.budget.line(), rlm.max_history_chars)
@@ -295,16 +297,24 @@ class _Run:
                          limits=vars(self.budget.limits))
         outputs: dict[str, Any] | None = None
         stop: str | None = None
-        while outputs is None:
-            stop = self._stop_reason()
-            if stop is not None:
-                break
-            outputs = self._turn()
-        if outputs is not None:
-            return self._finish(outputs, "submit", extracted=False)
-        return self._finish(self._extract(stop), stop, extracted=True)
+        try:
+            while outputs is None:
+                stop = self._stop_reason()
+                if stop is not None:
+                    break
+                outputs = self._turn()
+            if outputs is not None:
+                return self._finish(outputs, "submit", extracted=False)
+            return self._finish(self._extract(stop), stop, extracted=True)
+        except (LMError, KeyboardInterrupt) as exc:
+            # The work done so far travels with the error (``exc.partial``), so a caller can still report it.
+            finished_by = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+            exc.partial = self._prediction({}, finished_by, extracted=False)  # type: ignore[union-attr]
+            raise
 
     def _stop_reason(self) -> str | None:
+        if self.out_of_time:
+            return "max_time"
         budget = self.budget
         reason = budget.exhausted()
         if reason is not None:
@@ -324,7 +334,12 @@ class _Run:
         iteration = budget.iterations
         before = budget.snapshot()
         t0 = time.perf_counter()
-        completion = self._ask(self.history.messages(), iteration, "turn")
+        try:
+            completion = self._ask(self.history.messages(), iteration, "turn", budget.turn_time_left())
+        except DeadlineExceeded:
+            self.out_of_time = True
+            self.trace.write("deadline", iteration=iteration, purpose="turn")
+            return None
         parsed = parse_reply(completion.text)
         outputs: dict[str, Any] | None = None
         result: ExecutionResult | None = None
@@ -355,11 +370,12 @@ class _Run:
             self.history.add(Turn(iteration, completion.text, observation(iteration, body, budget.line()), summary))
         return outputs
 
-    def _ask(self, messages: list[dict[str, Any]], iteration: int, purpose: str) -> Any:
+    def _ask(self, messages: list[dict[str, Any]], iteration: int, purpose: str, seconds: float | None) -> Any:
+        """One root-model call, waited for at most ``seconds`` (DeadlineExceeded after that)."""
         model = getattr(self.lm, "model", "")
         request = with_cache_points(messages, model)
         self.trace.write("request", iteration=iteration, purpose=purpose, model=model, messages=request)
-        completion = self.lm.complete(request)
+        completion = call_before(lambda: self.lm.complete(request), seconds)
         self.budget.record(completion, sub=False)
         self.trace.write("reply", iteration=iteration, purpose=purpose, text=completion.text,
                          prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens,
@@ -368,7 +384,7 @@ class _Run:
         return completion
 
     def _execute(self, code: str, iteration: int) -> ExecutionResult:
-        timeouts = [t for t in (self.rlm.execution_timeout, self.budget.time_left()) if t is not None]
+        timeouts = [t for t in (self.rlm.execution_timeout, self.budget.turn_time_left()) if t is not None]
         timeout = max(min(timeouts), 0.1) if timeouts else None
         t0 = time.perf_counter()
         try:
@@ -415,7 +431,14 @@ class _Run:
         instruction = EXTRACT_PROMPT.format(why=_WHY[reason].format(limit=limit), skeleton=skeleton)
         last = messages[-1]
         messages[-1] = {"role": last["role"], "content": last["content"] + "\n\n" + instruction}
-        completion = self._ask(messages, self.budget.iterations, "extract")
+        try:
+            completion = self._ask(messages, self.budget.iterations, "extract", self.budget.time_left())
+        except DeadlineExceeded as exc:
+            raise BudgetExceededError(
+                f"the run stopped at {reason} ({spent:g} of {limit:g}) and the extract step got no reply in the "
+                f"time left ({exc}); raise --max-time or read error.partial.trajectory",
+                budget=reason, spent=spent, limit=limit,
+                partial=self._prediction({}, reason, extracted=False)) from None
         try:
             args, kwargs = extract_outputs(completion.text, self.sig.output_names)
             return bind_submit(self.sig, args, kwargs)

@@ -69,7 +69,8 @@ def loaded_litellm() -> Any:
 
 @dataclass(frozen=True)
 class Failure:
-    """How one failed attempt is handled: ``kind`` is retry, auth, not_found, response or rejected."""
+    """How one failed attempt is handled: ``kind`` is retry, empty (retried too), auth, not_found, response or
+    rejected."""
 
     kind: str
     detail: str
@@ -135,9 +136,16 @@ def _retry_after(exc: BaseException) -> float | None:
         return None
 
 
+class EmptyReply(Exception):
+    """A 200 reply with an empty ``choices`` list: a provider hiccup, retried like a 5xx."""
+
+
 def classify_failure(exc: Exception, secret: str | None) -> Failure:
     """Decide whether a failed litellm call is worth retrying, and which error it becomes if not."""
     import openai  # installed with litellm, and already imported by it
+
+    if isinstance(exc, EmptyReply):
+        return Failure("empty", str(exc))
 
     detail = _detail(exc, secret)
     status = getattr(exc, "status_code", None)
@@ -201,6 +209,12 @@ def to_error(failure: Failure, model: str, attempts: int) -> LMError:
             f"prefix, e.g. openai/gpt-4o or anthropic/claude-sonnet-4-5",
             model=model,
         )
+    if failure.kind == "empty":
+        return LMResponseError(
+            f"{model}: the provider's replies had no choices after {attempts} attempt{'s' if attempts != 1 else ''}"
+            f"; check that api_base points at an OpenAI-compatible server, or retry later",
+            model=model,
+        )
     if failure.kind == "response":
         return LMResponseError(
             f"{model}: malformed reply from the provider ({failure.detail}); "
@@ -216,5 +230,38 @@ def to_error(failure: Failure, model: str, attempts: int) -> LMError:
     return LMError(f"{model}: request rejected ({status}{failure.detail})", model=model)
 
 
-# -- messages ------------------------------------------------------------------------------------------------
 
+# -- a first check of a model name, without importing litellm ---------------------------------------------
+
+# The key variables of the providers people use most; a name with one of these prefixes (or a bare OpenAI name)
+# can be checked in microseconds, so a missing key fails before anything slow runs. Other names are left to
+# ``LM.check`` (litellm's own tables).
+WELL_KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "gemini": ("GEMINI_API_KEY",),
+    "mistral": ("MISTRAL_API_KEY",),
+    "groq": ("GROQ_API_KEY",),
+    "deepseek": ("DEEPSEEK_API_KEY",),
+    "openrouter": ("OPENROUTER_API_KEY",),
+    "together_ai": ("TOGETHERAI_API_KEY", "TOGETHER_API_KEY", "TOGETHER_AI_TOKEN"),
+    "xai": ("XAI_API_KEY",),
+    "cohere": ("COHERE_API_KEY", "CO_API_KEY"),
+}
+# Prefixes of bare OpenAI model names (litellm routes "gpt-4o" to OpenAI).
+BARE_OPENAI_PREFIXES = ("gpt-", "o1", "o3", "o4", "chatgpt-")
+
+
+def quick_key_problem(model: str, *, api_base: str | None, api_key: str | None = None) -> str | None:
+    """A one-line problem when a well-known provider's key is missing, else None. Never imports litellm.
+
+    A custom ``api_base`` often needs no key (self-hosted servers), so nothing is reported then.
+    """
+    if api_key or api_base:
+        return None
+    name = model.strip()
+    provider = name.split("/", 1)[0] if "/" in name else ("openai" if name.startswith(BARE_OPENAI_PREFIXES) else "")
+    names = WELL_KNOWN_KEYS.get(provider)
+    if not names or any(os.environ.get(var) for var in names):
+        return None
+    return f"{name}: no API key; set {' or '.join(names)} (or --api-base for a self-hosted server)"

@@ -4,41 +4,15 @@ OpenAI-compatible server replaying a scripted exploration (grep -> read_file -> 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import jsonschema
-import pytest
 
 from repo_auditor.cli import main
 from repo_auditor.findings import report_schema
-from tests.gitrepo import GitRepo
+from tests.cli.conftest import ENV_SECRET, QUESTION, SQL_LINE
 from tests.support.openai_server import Fault, OpenAIServer
 from tests.support.scripted_lm import code_reply
-
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "audit_repo"
-QUESTION = "Where is user input passed to SQL without parameters?"
-SQL_LINE = "query = \"SELECT * FROM users WHERE name = '%s'\" % name"
-ENV_SECRET = "hunter2-very-secret"
-
-
-@pytest.fixture
-def shop(tmp_path: Path) -> GitRepo:
-    shutil.copytree(FIXTURE, tmp_path / "shop")
-    repo = GitRepo.init(tmp_path / "shop")
-    repo.commit("import shop", tag="v1")
-    repo.git("remote", "add", "origin", "git@github.com:acme/shop.git")
-    return repo
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.chdir(tmp_path)  # no config file of ours is picked up
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-cli")
-    for name in ("REPO_AUDITOR_MODEL", "REPO_AUDITOR_SUB_MODEL", "REPO_AUDITOR_API_BASE"):
-        monkeypatch.delenv(name, raising=False)
-    with OpenAIServer() as srv:
-        yield srv
 
 
 def submit_reply(line: int = 9) -> str:
@@ -143,8 +117,11 @@ def test_budget_cut_is_reported(runner, server, shop):
         json.dumps({"answer": "Probably find_user (not confirmed).", "findings": []}),
     )
     result = audit(runner, server, shop.path, "--max-iterations", "1")
-    assert result.exit_code == 0, result.stderr
-    assert "the run was cut short: budget exhausted (max\\_iterations" in " ".join(result.stdout.split())
+    assert result.exit_code == 4, result.stderr  # a partial report
+    text = " ".join(result.stdout.split())
+    assert "Partial report: the run stopped early (max\\_iterations)" in text
+    assert "Probably find\\_user." in text  # the extracted answer; synthesis is skipped on a cut-short run
+    assert server.remaining == 1
 
 
 def test_output_file_and_template_override(runner, server, shop, tmp_path):

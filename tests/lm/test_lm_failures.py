@@ -123,16 +123,29 @@ def test_model_without_a_provider_is_not_found_before_any_request(openai_server,
     assert openai_server.requests == [] and sleeps == []
 
 
-@pytest.mark.parametrize(
-    "fault", [Fault.malformed(), Fault.empty_choices()], ids=["malformed-json", "no-choices"]
-)
-def test_malformed_reply_is_a_response_error_without_retry(make_lm, openai_server, sleeps, fault):
-    openai_server.enqueue(fault, "not used")
+def test_malformed_reply_is_a_response_error_without_retry(make_lm, openai_server, sleeps):
+    openai_server.enqueue(Fault.malformed(), "not used")
     lm = make_lm()
     with pytest.raises(LMResponseError, match="openai/x: "):
         lm.complete(HELLO)
     assert len(openai_server.chat_requests) == 1 and sleeps == []
     assert lm.usage.calls == 0
+
+
+def test_empty_choices_are_retried_like_a_server_error(make_lm, openai_server, sleeps):
+    openai_server.enqueue(Fault.empty_choices(), "hello back")
+    lm = make_lm()
+    assert lm.complete(HELLO).text == "hello back"
+    assert len(openai_server.chat_requests) == 2 and len(sleeps) == 1
+    assert lm.usage.calls == 1
+
+
+def test_empty_choices_on_every_attempt_end_as_a_response_error(make_lm, openai_server, sleeps):
+    lm = make_lm()
+    openai_server.enqueue(*[Fault.empty_choices()] * (lm.num_retries + 1))
+    with pytest.raises(LMResponseError, match="openai/x: the provider's replies had no choices after 4 attempts"):
+        lm.complete(HELLO)
+    assert len(openai_server.chat_requests) == lm.num_retries + 1 and lm.usage.calls == 0
 
 
 def test_other_client_errors_are_plain_lm_errors_without_retry(make_lm, openai_server, sleeps):
