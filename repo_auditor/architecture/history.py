@@ -8,12 +8,14 @@ they merge).
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from repo_auditor.errors import RepositoryError
+from repo_auditor.repository.git import GIT_PROGRAM, SAFE_CONFIG, driver_overrides, run_git
 
 # A history pass that takes longer than this is stopped; the report then says history is unavailable.
 GIT_LOG_TIMEOUT_SECONDS = 300
@@ -46,36 +48,14 @@ class Churn:
     files: dict[str, FileChurn]
 
 
-# Variables that would point git at another repository than the one asked for.
-_GIT_LOCATION_VARS = frozenset(
-    {
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_COMMON_DIR",
-        "GIT_NAMESPACE",
-        "GIT_PREFIX",
-        "GIT_CEILING_DIRECTORIES",
-    }
-)
-# The repository's own config is untrusted: nothing in it may run a command or change the output format.
-_SAFE_CONFIG = ("-c", "core.fsmonitor=false", "-c", "log.showSignature=false", "-c", "diff.external=")
-
-
 def _git(root: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
-    env.update(GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    """A git command in ``root`` with the repository package's defences (clean environment, no configured
+    command ever run)."""
+    location = [GIT_PROGRAM, *SAFE_CONFIG, "-C", str(root)]
     try:
-        completed = subprocess.run(
-            ["git", *_SAFE_CONFIG, "-C", str(root), *args],
-            capture_output=True,
-            timeout=GIT_LOG_TIMEOUT_SECONDS,
-            check=False,
-            env=env,
-        )
-    except FileNotFoundError as exc:
+        completed = run_git([*location, *driver_overrides(location, root), *args], root,
+                            timeout=GIT_LOG_TIMEOUT_SECONDS)
+    except RepositoryError as exc:
         raise HistoryUnavailable("git is not installed; install git to get hotspots") from exc
     except subprocess.TimeoutExpired as exc:
         raise HistoryUnavailable(
@@ -101,6 +81,7 @@ def read_churn(root: Path, commit: str, since_days: int) -> Churn:
         "--relative",  # paths relative to the audited folder (a subfolder of the repository, or its top level)
         "-M",
         "--no-textconv",
+        "--no-ext-diff",
         "--no-color",
         f"--format={_RECORD}%H{_FIELD}%ae{_FIELD}%an{_FIELD}%ct",
         f"--since={window_start.isoformat()}",

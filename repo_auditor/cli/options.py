@@ -45,6 +45,11 @@ def preflight(cfg: Any, repo: Any) -> None:
     from repo_auditor.report import check_templates
     from repo_auditor.rlm.provider import quick_key_problem
 
+    if not cfg.model:
+        raise ConfigurationError(
+            "no model configured: pass --model (e.g. --model openai/gpt-4o), set REPO_AUDITOR_MODEL, "
+            'or add model = "..." to .repo-auditor.toml'
+        )
     check_output(cfg.output)
     if getattr(cfg, "format", "markdown") != "json":
         check_templates(cfg.template_dir)
@@ -52,11 +57,6 @@ def preflight(cfg: Any, repo: Any) -> None:
         where = f" at {repo.ref}" if repo.ref else ""
         raise RepositoryError(f"{repo.root}{where} has no files to audit; check the path (and .gitignore, "
                               f"--ref)", path=str(repo.root))
-    if not cfg.model:
-        raise ConfigurationError(
-            "no model configured: pass --model (e.g. --model openai/gpt-4o), set REPO_AUDITOR_MODEL, "
-            'or add model = "..." to .repo-auditor.toml'
-        )
     for name in (cfg.model, cfg.sub_model):
         problem = name and quick_key_problem(name, api_base=cfg.api_base)
         if problem:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from repo_auditor.findings.report import RepoInfo
 
 
+# A backslash that does not start a \\xNN escape of a non-UTF-8 file name (see FileEntry).
+_WINDOWS_SEPARATOR = re.compile(r"\\(?!x[0-9a-fA-F]{2})")
 # A model can send anything; these caps keep one hostile or runaway finding from flooding a report.
 MAX_TITLE_CHARS = 300  # a title is one line; longer text belongs in the explanation
 MAX_PATH_CHARS = 4096  # the same cap the path tools apply
@@ -366,7 +368,9 @@ def _parse_location(data: dict[str, Any]) -> Location | str:
             end = end if end is not None else match["end"]
     if not isinstance(path, str) or not path.strip():
         return "missing 'path' (the repository-relative file the finding is about, like 'src/app.py')"
-    path = path.strip().replace("\\", "/")
+    # Windows separators become "/", but not the \\xNN escapes of a file name that is not UTF-8 (see FileEntry);
+    # verification resolves a path that is neither against the repository.
+    path = _WINDOWS_SEPARATOR.sub("/", path.strip())
     while path.startswith("./"):
         path = path[2:].lstrip("/")
     if not path or len(path) > MAX_PATH_CHARS or "\0" in path or "\n" in path:

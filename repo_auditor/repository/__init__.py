@@ -23,6 +23,7 @@ from repo_auditor.repository.entries import (
     LARGE_FILE_BYTES,
     VENDORED_DIRS,
     FileEntry,
+    display_path,
     git_blob_id,
 )
 from repo_auditor.repository.file_tree import render_file_tree
@@ -31,5 +32,5 @@ from repo_auditor.repository.stats import LISTING_SCHEMA, STATS_SCHEMA
 
 __all__ = [
     "GENERATED_NAMES", "GENERATED_SUFFIXES", "LARGE_FILE_BYTES", "LISTING_SCHEMA", "STATS_SCHEMA", "VENDORED_DIRS",
-    "FileEntry", "Repository", "git_blob_id", "render_file_tree",
+    "FileEntry", "Repository", "display_path", "git_blob_id", "render_file_tree",
 ]

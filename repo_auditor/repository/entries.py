@@ -51,7 +51,12 @@ _GENERATED_MARKER = re.compile(
 
 @dataclass(frozen=True)
 class FileEntry:
-    """One file of the loaded tree. ``path`` is repository-relative, POSIX separators, never starting with ``./``."""
+    """One file of the loaded tree. ``path`` is repository-relative, POSIX separators, never starting with ``./``.
+
+    ``path`` is always valid text: a name git stores that is not UTF-8 shows its bytes as ``\\xNN`` escapes
+    (``caf\\xe9.py``), which is what tools print, reports cite and the model passes back; ``fs_path`` then holds the
+    name as the file system spells it (surrogate-escaped, like ``os.fsdecode``), for reading and extracting.
+    """
 
     path: str
     size: int
@@ -61,6 +66,21 @@ class FileEntry:
     blob_id: str  # git blob SHA-1 of the content (computed the git way for untracked files and plain directories)
     flags: frozenset[str] = field(default_factory=frozenset)  # subset of {"vendored", "generated", "large", "symlink"}
     symlink_target: str | None = None  # the link's target text when the entry is a symbolic link
+    fs_path: str | None = None  # the on-disk name when ``path`` had to be escaped (see above), else None
+
+    @property
+    def disk_path(self) -> str:
+        """The name to open on disk or hand to ripgrep."""
+        return self.fs_path or self.path
+
+
+def display_path(name: str) -> str:
+    """``name`` as valid text: undecodable bytes (surrogate escapes from ``os.fsdecode``) become ``\\xNN``."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -150,16 +170,19 @@ def _flags(path: str, size: int, stats: BlobStats | None, symlink: bool) -> froz
     return _flag_set(vendored, generated, size >= LARGE_FILE_BYTES, False)
 
 
-def file_entry(path: str, blob_id: str, stats: BlobStats) -> FileEntry:
+def file_entry(name: str, blob_id: str, stats: BlobStats) -> FileEntry:
+    """The entry of a regular file; ``name`` as git or ``os.fsdecode`` gave it."""
+    path = display_path(name)
     return FileEntry(path, stats.size, stats.lines, language_for(path), stats.binary, blob_id,
-                     _flags(path, stats.size, stats, symlink=False))
+                     _flags(path, stats.size, stats, symlink=False), fs_path=name if path != name else None)
 
 
-def symlink_entry(path: str, target: bytes, blob_id: str | None = None) -> FileEntry:
+def symlink_entry(name: str, target: bytes, blob_id: str | None = None) -> FileEntry:
+    path = display_path(name)
     return FileEntry(
         path=path, size=len(target), lines=0, language=None, binary=False,
         blob_id=blob_id or git_blob_id(target), flags=_flags(path, len(target), None, symlink=True),
-        symlink_target=os.fsdecode(target),
+        symlink_target=os.fsdecode(target), fs_path=name if path != name else None,
     )
 
 

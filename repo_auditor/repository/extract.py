@@ -19,8 +19,8 @@ def extract_files(gitcmd: Git, files: tuple[FileEntry, ...], staging: Path) -> N
     links = [entry for entry in files if entry.symlink_target is not None]
     by_blob: dict[str, list[str]] = {}
     for entry in regular:
-        by_blob.setdefault(entry.blob_id, []).append(entry.path)
-    for rel in {posixpath.dirname(entry.path) for entry in files} - {""}:
+        by_blob.setdefault(entry.blob_id, []).append(entry.disk_path)
+    for rel in {posixpath.dirname(entry.disk_path) for entry in files} - {""}:
         os.makedirs(staging / rel, exist_ok=True)
 
     def consume(blob_id: str, chunks: Iterator[bytes]) -> None:
@@ -42,7 +42,7 @@ def extract_files(gitcmd: Git, files: tuple[FileEntry, ...], staging: Path) -> N
     for entry in links:
         assert entry.symlink_target is not None
         try:
-            os.symlink(os.fsencode(entry.symlink_target), os.fsencode(staging / entry.path))
+            os.symlink(os.fsencode(entry.symlink_target), os.fsencode(staging / entry.disk_path))
         except (FileExistsError, NotADirectoryError):  # a name used twice: only in a hand-crafted tree
             continue
     # A link may escape only through other links (a -> ../.., b -> a/x); replace escapers until none is left.
@@ -50,7 +50,7 @@ def extract_files(gitcmd: Git, files: tuple[FileEntry, ...], staging: Path) -> N
     while changed:
         changed = False
         for entry in links:
-            where = staging / entry.path
+            where = staging / entry.disk_path
             if not os.path.islink(where):
                 continue
             real = os.path.realpath(where)

@@ -30,7 +30,18 @@ _GIT_LOCATION_VARS = (
     "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM",
 )
 GIT_PROGRAM = shutil.which("git") or "git"
-SAFE_CONFIG = ("-c", "core.fsmonitor=false", "-c", "core.quotePath=false")
+# The audited repository's own configuration is untrusted: nothing in it may make git run a command on its behalf.
+# These override, on every call, the settings that name a program (the file-system monitor, a pager, an external
+# diff, hooks, signature checks) or change the output we parse. Filter and diff drivers are named by the
+# repository, so they are neutralised by name (``driver_overrides``).
+SAFE_CONFIG = (
+    "-c", "core.fsmonitor=false", "-c", "core.quotePath=false", "-c", "core.pager=cat", "-c", "diff.external=",
+    "-c", "core.hooksPath=/dev/null", "-c", "log.showSignature=false", "-c", "core.untrackedCache=false",
+)
+# Per-driver keys that hold a command: clean/smudge/process filters (``git ls-files -m`` runs the clean filter on
+# stat-dirty files) and textconv/external diff drivers.
+_DRIVER_COMMAND_KEYS = {"filter": ("clean", "smudge", "process"), "diff": ("textconv", "command")}
+_DRIVER_NAME = re.compile(r"^(filter|diff)\.(.+)\.([^.]+)$", re.S)
 
 # Running git
 # ---------------------------------------------------------------------------------------------------------------
@@ -52,13 +63,14 @@ class Git:
         self.git_dir = git_dir
         self.work_tree = work_tree
         self.display_path = display_path
+        self._overrides = driver_overrides([GIT_PROGRAM, *SAFE_CONFIG, f"--git-dir={git_dir}"], git_dir)
         self._env = _git_env()
         self._lock = threading.Lock()
         self._cat: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize | None = None
 
     def _argv(self, *args: str) -> list[str]:
-        argv = [GIT_PROGRAM, *SAFE_CONFIG, f"--git-dir={self.git_dir}"]
+        argv = [GIT_PROGRAM, *SAFE_CONFIG, *self._overrides, f"--git-dir={self.git_dir}"]
         if self.work_tree is not None:
             argv.append(f"--work-tree={self.work_tree}")
         return [*argv, *args]
@@ -175,12 +187,34 @@ def _read_batch_header(stdout: IO[bytes], blob_id: str) -> int:
     return int(header[2])
 
 
-def run_git(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+def run_git(argv: list[str], cwd: Path, timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run a git command line as given (callers start it with ``GIT_PROGRAM, *SAFE_CONFIG``), with a clean
+    environment; TimeoutExpired propagates."""
     try:
         return subprocess.run(argv, check=False, cwd=cwd, env=_git_env(), stdin=subprocess.DEVNULL,
-                              capture_output=True)
+                              capture_output=True, timeout=timeout)
     except FileNotFoundError:
         raise RepositoryError("the `git` program was not found; install git (https://git-scm.com) and retry") from None
+
+
+def driver_overrides(config_argv: list[str], cwd: Path) -> tuple[str, ...]:
+    """``-c`` options that empty every filter and diff driver command the repository's configuration defines.
+
+    ``config_argv`` is git with its location options (``--git-dir=...`` or ``-C ...``); reading the configuration
+    runs nothing. An empty command disables the driver, so git reads files as they are.
+    """
+    done = run_git([*config_argv, "config", "-z", "--get-regexp", r"^(filter|diff)\."], cwd)
+    settings: dict[str, None] = {}  # ordered, and a key set twice needs one override
+    for item in _split_z(done.stdout) if done.returncode == 0 else []:
+        key = item.split(b"\n", 1)[0].decode("utf-8", "surrogateescape")
+        match = _DRIVER_NAME.match(key)
+        if match is None or match.group(3) not in _DRIVER_COMMAND_KEYS[match.group(1)]:
+            continue
+        kind, name, setting = match.groups()
+        settings[f"{kind}.{name}.{setting}="] = None
+        if kind == "filter":
+            settings[f"filter.{name}.required=false"] = None
+    return tuple(option for setting in settings for option in ("-c", setting))
 
 
 def repository_error(stderr: bytes, status: int, path: Path) -> RepositoryError:

@@ -40,7 +40,8 @@ def scoped_to(listing: Listing, subdir: str) -> Listing:
     """The part of ``listing`` under ``subdir``, with paths made relative to it."""
     prefix = subdir + "/"
     cut = len(prefix)
-    entries = [replace(e, path=e.path[cut:]) for e in listing.entries if e.path.startswith(prefix)]
+    entries = [replace(e, path=e.path[cut:], fs_path=e.fs_path and e.fs_path[len(e.fs_path) - len(e.path) + cut:])
+               for e in listing.entries if e.path.startswith(prefix)]
     need: dict[str, list[str]] = {}
     for blob_id, paths in listing.need_stats.items():
         inside = [p[cut:] for p in paths if p.startswith(prefix)]

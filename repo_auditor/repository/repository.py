@@ -41,7 +41,7 @@ from repo_auditor.errors import (
     RepositoryError,
 )
 from repo_auditor.repository.cache import cache_dir
-from repo_auditor.repository.entries import FileEntry, file_entry
+from repo_auditor.repository.entries import FileEntry, display_path, file_entry
 from repo_auditor.repository.extract import extract_files
 from repo_auditor.repository.file_tree import render_file_tree
 from repo_auditor.repository.git import GIT_PROGRAM, SAFE_CONFIG, Git, fsdecode, repository_error, run_git
@@ -164,7 +164,7 @@ class Repository:
                 raise FileNotInRepositoryError(f"symlink loop at {path}", path=path)
             seen.add(entry.path)
             target = entry.symlink_target
-            joined = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
+            joined = display_path(posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target)))
             if target.startswith("/") or joined == ".." or joined.startswith("../"):
                 raise PathOutsideRepositoryError(
                     f"{path} is a symlink to {target!r}, outside the repository; it cannot be read", path=path
@@ -189,7 +189,7 @@ class Repository:
         if self.ref is not None:
             assert self._git is not None
             return self._git.read_blob(entry.blob_id, max_bytes)
-        full = self.root / entry.path
+        full = self.root / entry.disk_path
         real = os.path.realpath(full)
         if not real.startswith(str(self.root) + os.sep):
             raise PathOutsideRepositoryError(f"{path} now resolves outside the repository", path=path)

@@ -45,7 +45,9 @@ def normalize_path(path: str, repo: Repository | None = None) -> str:
         raise _refuse(path, "contains a NUL byte")
     if len(path) > MAX_PATH_CHARS:
         raise _refuse(path[:80] + "...", f"is longer than {MAX_PATH_CHARS} characters")
-    text = path.strip().replace("\\", "/")
+    text = path.strip()
+    if "\\" in text and not (repo is not None and repo.get(text) is not None):
+        text = text.replace("\\", "/")  # Windows separators; a listed name with \\xNN escapes is kept as is
     if text.startswith("~"):
         raise _refuse(path, "points into a home directory, outside the repository")
     if _DRIVE.match(text):

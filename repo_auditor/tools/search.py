@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repo_auditor.errors import FileNotInRepositoryError, InvalidPatternError, ToolError
+from repo_auditor.repository import display_path
 from repo_auditor.tools.ledger import Search, UsageLedger
 from repo_auditor.tools.paths import normalize_path
 from repo_auditor.tools.redaction import PRIVATE_KEY_MARKER, redact, redact_private_keys
@@ -107,7 +108,7 @@ def grep(tree: TreeView, pattern: str, path: str = ".", glob: str | None = None,
 
     rg_binary = rg or find_rg()
     root = tree.repo.search_root()
-    found = _run(rg_binary, root, files, pattern, ignore_case, fixed_strings, context, timeout)
+    found = _run(rg_binary, root, _on_disk(tree, files), pattern, ignore_case, fixed_strings, context, timeout)
     total = sum(hits.matches for hits in found.values())
     if total == 0:
         _record(ledger, pattern, where, glob, 0, 0, 0)
@@ -183,11 +184,16 @@ def _run(rg: str, root: Path, files: list[str], pattern: str, ignore_case: bool,
     return found
 
 
+def _on_disk(tree: TreeView, files: list[str]) -> list[str]:
+    """The names ripgrep must be given: a file whose name is not UTF-8 is listed escaped (see FileEntry)."""
+    return [entry.disk_path if (entry := tree.entry(name)) is not None else name for name in files]
+
+
 def _chunks(files: list[str]) -> list[list[str]]:
     chunks: list[list[str]] = [[]]
     size = 0
     for name in files:
-        cost = len(name.encode()) + 1
+        cost = len(os.fsencode(name)) + 1
         if chunks[-1] and size + cost > ARGS_BYTES_PER_RUN:
             chunks.append([])
             size = 0
@@ -208,7 +214,7 @@ def _split_files(output: bytes, found: dict[str, _FileHits], *, counted_by_lines
             continue
         body = body.rstrip(b"\n")
         matches = body.count(b"\n") + 1 if counted_by_lines else len(_MATCH_LINE.findall(body))
-        found[os.fsdecode(name)] = _FileHits(body, matches)
+        found[display_path(os.fsdecode(name))] = _FileHits(body, matches)
 
 
 def _parse_lines(body: bytes) -> list[_Line]:
@@ -284,7 +290,7 @@ def _private_key_lines(tree: TreeView, rg: str, root: Path, names: list[str]) ->
     """Line numbers inside private key blocks, for the shown files that contain one (found with one ``rg -l``)."""
     try:
         done = subprocess.run([rg, "--no-config", "--files-with-matches", "--null", "--fixed-strings", "--text",
-                               "--no-messages", "--regexp", PRIVATE_KEY_MARKER, "--", *names], cwd=root,
+                               "--no-messages", "--regexp", PRIVATE_KEY_MARKER, "--", *_on_disk(tree, names)], cwd=root,
                               capture_output=True, timeout=GREP_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise ToolError(f"checking {len(names)} files for private keys took longer than {GREP_TIMEOUT_SECONDS:g} s; "
@@ -292,7 +298,7 @@ def _private_key_lines(tree: TreeView, rg: str, root: Path, names: list[str]) ->
     lines: dict[str, set[int]] = {}
     for raw in done.stdout.split(b"\0"):
         if raw:
-            name = os.fsdecode(raw)
+            name = display_path(os.fsdecode(raw))
             text = redact_private_keys(tree.repo.read_text(name))
             lines[name] = {n for n, line in enumerate(text.split("\n"), start=1) if line == KEY_LINE}
     return lines

@@ -120,7 +120,7 @@ def test_budget_cut_is_reported(runner, server, shop):
     assert result.exit_code == 4, result.stderr  # a partial report
     text = " ".join(result.stdout.split())
     assert "Partial report: the run stopped early (max\\_iterations)" in text
-    assert "Probably find\\_user." in text  # the extracted answer; synthesis is skipped on a cut-short run
+    assert "Probably find_user." in text  # the extracted answer; synthesis is skipped on a cut-short run
     assert server.remaining == 1
 
 
