@@ -11,6 +11,7 @@ from repo_auditor.cli import main
 from repo_auditor.cli.options import (
     ProgressLine,
     emit_report,
+    mention_trace_viewer,
     model_and_budget_options,
     resolve_models,
     stderr_is_terminal,
@@ -39,7 +40,8 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
     repo = Repository.open(path, ref=ref)  # a missing path or a bad ref fails before anything else
     lm, sub_lm = resolve_models(cfg)
     budgets = Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
-                      max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time)
+                      max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time,
+                      max_depth=cfg.max_depth)
     progress = None if quiet or verbose or not stderr_is_terminal() else ProgressLine()
     try:
         report = audit(repo, question, lm=lm, sub_lm=sub_lm, budgets=budgets, verbose=verbose,
@@ -48,3 +50,4 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
         if progress is not None:
             progress.close()
     emit_report(render(report, cfg.format, template_dir=cfg.template_dir), cfg.output)
+    mention_trace_viewer(cfg.trace)

@@ -18,6 +18,8 @@ kind               other keys
                    ``answer`` or ``error``, ``usage``, ``duration``
 ``run_end``        ``finished_by``, ``extracted``, ``outputs``, ``usage``, ``duration``
 ``run_error``      ``error``: the exception that ended the run (a root-model failure, a sandbox that cannot start)
+``findings``       appended by a job after its run (no position; it belongs to the root run before it): ``job``
+                   ("audit", "architecture"), ``answer``, ``findings`` (each as in the job's JSON report, verified)
 =================  ====================================================================================
 
 Replaying a run means feeding the ``reply`` texts back in order to a scripted model (see ``load_trace``).
@@ -100,6 +102,12 @@ def cap(text: str, limit: int = MAX_FIELD_CHARS) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"... [{len(text) - limit:,} more chars]"
+
+
+def append_record(path: str | Path, kind: str, **data: Any) -> None:
+    """Append one record outside any run (e.g. a job's verified findings) to the trace at ``path``."""
+    with Path(path).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"kind": kind, **data}, ensure_ascii=False, default=repr) + "\n")
 
 
 def load_trace(path: str | Path) -> list[dict[str, Any]]:
