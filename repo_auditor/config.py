@@ -82,6 +82,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_output_chars", _positive_int, 10_000, "most characters of sandbox output shown per turn"),
     Setting("max_cost", _positive_float, None, "stop when the run has cost this many US dollars"),
     Setting("max_time", _positive_float, None, "stop after this many seconds"),
+    Setting("max_depth", _positive_int, 1, "levels of runs: 2 or more lets the model start child runs (rlm_query)"),
     Setting("format", _choice("markdown", "json"), "markdown", "report format"),
     Setting("template_dir", _text, None, "folder of jinja2 templates overriding the shipped ones"),
     Setting("output", _text, None, "write the report to this file instead of stdout"),
@@ -91,7 +92,8 @@ SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
 # What an audited repository's own config file may set (it is untrusted input).
 REPOSITORY_SETTINGS = frozenset(
-    {"model", "sub_model", "max_iterations", "max_llm_calls", "max_output_chars", "max_cost", "max_time", "format"}
+    {"model", "sub_model", "max_iterations", "max_llm_calls", "max_output_chars", "max_cost", "max_time", "format",
+     "max_depth"}
 )
 
 CONFIG_FILE = ".repo-auditor.toml"

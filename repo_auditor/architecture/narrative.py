@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from repo_auditor.findings import Coverage, Finding, Location, ModelUsage, Severity
 from repo_auditor.rlm import settings
 from repo_auditor.rlm.signature import InputField, OutputField
+from repo_auditor.rlm.trace import append_record
 
 if TYPE_CHECKING:
     from repo_auditor.architecture.model import Inventory
@@ -352,13 +353,17 @@ def narrate(
             ArchitectureSignature, max_iterations=budgets.max_iterations, max_llm_calls=budgets.max_llm_calls,
             max_output_chars=budgets.max_output_chars, verbose=verbose, tools=tools.as_list(), sub_lm=sub_lm,
             interpreter=interpreter, lm=lm, max_cost=budgets.max_cost, max_time=budgets.max_time,
-            max_tokens=budgets.max_tokens, trace=trace, on_step=on_step,
+            max_tokens=budgets.max_tokens, trace=trace, on_step=on_step, max_depth=budgets.max_depth,
         )
         prediction: Prediction = explorer(inventory=inventory.to_dict(),
                                           repo_tree=repo.file_tree(FILE_TREE_BUDGET_CHARS))
         parsed = parse_narrative(prediction.outputs.get("overview"), prediction.outputs.get("components"),
                                  prediction.outputs.get("risks"))
         story = verify_narrative(parsed, repo)
+        if trace:  # the run viewer shows what verification made of the citations
+            append_record(trace, "findings", job="architecture", answer=story.overview,
+                          findings=[r.to_dict() for r in story.risks],
+                          components=[c.to_dict() for c in story.components])
         usage = [_model_usage(getattr(root_lm, "model", "model"), prediction.root_usage)]
         if prediction.sub_usage.calls:
             sub = sub_lm or settings.get("sub_lm") or root_lm

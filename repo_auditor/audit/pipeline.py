@@ -23,6 +23,7 @@ from repo_auditor.rlm.deadline import DeadlineExceeded, call_before
 from repo_auditor.rlm.prediction import Prediction, Progress, Step
 from repo_auditor.rlm.reply import extract_json_object
 from repo_auditor.rlm.signature import InputField, OutputField
+from repo_auditor.rlm.trace import append_record
 
 if TYPE_CHECKING:
     from repo_auditor.repository import Repository
@@ -121,6 +122,7 @@ class Budgets:
     max_cost: float | None = None
     max_time: float | None = None
     max_tokens: int | None = None
+    max_depth: int = 1  # 2 or more: the explorer may start child runs (rlm_query)
 
 
 class RepoAuditor:
@@ -165,6 +167,7 @@ class RepoAuditor:
             max_output_chars=budgets.max_output_chars, verbose=self.verbose, tools=tools.as_list(),
             sub_lm=self.sub_lm, interpreter=self.interpreter, lm=self.lm, max_cost=budgets.max_cost,
             max_time=budgets.max_time, max_tokens=budgets.max_tokens, trace=self.trace, on_step=self.on_step,
+            max_depth=budgets.max_depth,
         )
 
     def __call__(self, path: str | Path | Repository, question: str, *, ref: str | None = None) -> Report:
@@ -222,6 +225,9 @@ class RepoAuditor:
         notes = [getattr(synth, "last_problem", None)]
         report = dataclasses.replace(report, coverage=coverage, usage=tuple(usage), stopped=stopped,
                                      notes=tuple(n for n in notes if n))
+        if self.trace:  # the run viewer shows what verification made of the findings
+            append_record(self.trace, "findings", job="audit", answer=report.answer,
+                          findings=[f.to_dict() for f in report.findings])
         if interrupted is not None:
             raise RunInterruptedError("interrupted; the partial report holds the work done so far",
                                       report=report) from interrupted

@@ -84,10 +84,11 @@ def main() -> None:
       audit-repo architecture PATH      components, import graph (Mermaid), hotspots; a checked narrative with a model
       audit-repo doctor                 check Deno/Pyodide, ripgrep, grammars, git and the model (fetches Pyodide)
       audit-repo config [PATH]          show the effective configuration and where each value came from
+      audit-repo trace view RUN.jsonl   one HTML page to look at a --trace run (runs, turns, budgets, findings)
 
     Configure a model with --model, REPO_AUDITOR_MODEL, or `model = "..."` in .repo-auditor.toml.
     """
 
 
 # Registering the commands (each module adds its own to ``main``).
-from repo_auditor.cli import architecture, audit, config, doctor, review  # noqa: E402,F401
+from repo_auditor.cli import architecture, audit, config, doctor, review, trace  # noqa: E402,F401

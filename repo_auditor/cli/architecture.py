@@ -13,6 +13,7 @@ from repo_auditor.cli import main
 from repo_auditor.cli.options import (
     ProgressLine,
     emit_report,
+    mention_trace_viewer,
     model_and_budget_options,
     resolve_models,
     stderr_is_terminal,
@@ -100,6 +101,7 @@ def architecture_command(path: Path, no_llm: bool, previous: Path | None, since_
     if json_text is not None:
         emit_report(json_text, str(json_output))
     emit_report(text, cfg.output)
+    mention_trace_viewer(cfg.trace if narrate else None)
 
 
 def _narrative(repo: Any, inventory: Any, cfg: Any, lm: Any, sub_lm: Any, verbose: bool, quiet: bool) -> Any:
@@ -107,7 +109,8 @@ def _narrative(repo: Any, inventory: Any, cfg: Any, lm: Any, sub_lm: Any, verbos
     from repo_auditor.audit.pipeline import Budgets
 
     budgets = Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
-                      max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time)
+                      max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time,
+                      max_depth=cfg.max_depth)
     progress = None if quiet or verbose or not stderr_is_terminal() else ProgressLine()
     try:
         return narrate(repo, inventory, lm=lm, sub_lm=sub_lm, budgets=budgets, verbose=verbose, trace=cfg.trace,

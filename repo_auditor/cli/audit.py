@@ -11,6 +11,7 @@ from repo_auditor.cli import EXIT_INTERRUPTED, EXIT_PARTIAL, main
 from repo_auditor.cli.options import (
     ProgressLine,
     emit_report,
+    mention_trace_viewer,
     model_and_budget_options,
     partial_notice,
     preflight,
@@ -43,7 +44,8 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
     preflight(cfg, repo)
     lm, sub_lm = resolve_models(cfg)
     budgets = Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
-                      max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time)
+                      max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time,
+                      max_depth=cfg.max_depth)
     progress = None if quiet or verbose or not stderr_is_terminal() else ProgressLine()
     try:
         report = audit(repo, question, lm=lm, sub_lm=sub_lm, budgets=budgets, verbose=verbose,
@@ -58,5 +60,7 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
     emit_report(render(report, cfg.format, template_dir=cfg.template_dir), cfg.output)
     if report.partial:
         partial_notice(report)
+    else:
+        mention_trace_viewer(cfg.trace)
     if status:
         raise click.exceptions.Exit(status)

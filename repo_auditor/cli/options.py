@@ -11,6 +11,9 @@ import click
 
 from repo_auditor.cli import debug_option
 
+MAX_DEPTH_OPTION = click.option("--max-depth", type=int, help="levels of runs: 2 or more lets the model hand "
+                                "sub-tasks to child runs (rlm_query) sharing the budgets [1]")
+
 
 def model_and_budget_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
@@ -23,6 +26,7 @@ def model_and_budget_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-output-chars", type=int, help="most sandbox output characters shown per turn [10000]"),
         click.option("--max-cost", type=float, help="stop at this many US dollars (root and sub-calls)"),
         click.option("--max-time", type=float, help="stop after this many seconds"),
+        MAX_DEPTH_OPTION,
         click.option("--ref", help="audit this branch, tag or commit instead of the work tree (e.g. HEAD~3)"),
         click.option("--format", "format_", type=click.Choice(["markdown", "json"]), default=None,
                      help="report format [markdown]"),
@@ -131,6 +135,12 @@ class ProgressLine:
         if self.width:
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+def mention_trace_viewer(trace: str | None) -> None:
+    """After a --trace run, the last stderr line says how to look at it."""
+    if trace:
+        click.echo(f"trace written to {trace}; look at it with: audit-repo trace view {trace}", err=True)
 
 
 def emit_report(text: str, output: str | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from repo_auditor.cli import EXIT_FINDINGS, debug_option, main
+from repo_auditor.cli.options import MAX_DEPTH_OPTION, mention_trace_viewer
 
 SEVERITIES = ("low", "medium", "high", "critical")
 FOCUSES = ("general", "security", "correctness", "performance", "tests")
@@ -44,6 +45,7 @@ FOCUSES = ("general", "security", "correctness", "performance", "tests")
 @click.option("--max-output-chars", type=int, help="most sandbox output characters shown per turn [10000]")
 @click.option("--max-cost", type=float, help="stop at this many US dollars")
 @click.option("--max-time", type=float, help="stop after this many seconds")
+@MAX_DEPTH_OPTION
 @click.option("--template-dir", help="folder of jinja2 templates overriding the shipped ones (review.md.j2)")
 @click.option("--trace", help="write a JSONL trace of every model request, reply and execution")
 @click.option("--verbose", "-v", is_flag=True, help="print every turn to stderr")
@@ -89,7 +91,8 @@ def review_command(path: Path, base: str, head: str | None, focus: str, question
         previous, existing = _previous(baseline, client, pr_number)
     lm, sub_lm = resolve_models(cfg)
     budgets = Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
-                      max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time)
+                      max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time,
+                      max_depth=cfg.max_depth)
     progress = None if quiet or verbose or not stderr_is_terminal() else ProgressLine()
     try:
         with repo:
@@ -107,9 +110,11 @@ def review_command(path: Path, base: str, head: str | None, focus: str, question
             verb = "created" if created else "updated"
             click.echo(f"review comment {verb} on PR #{pr_number}" + (f": {comment.url}" if comment.url else ""),
                        err=True)
-    if fail_on and result.fails_at(Severity[fail_on.upper()]):
-        if not quiet:
-            click.echo(f"failing: a verified finding is at or above {fail_on} (exit {EXIT_FINDINGS})", err=True)
+    failing = bool(fail_on) and result.fails_at(Severity[fail_on.upper()])
+    if failing and not quiet:
+        click.echo(f"failing: a verified finding is at or above {fail_on} (exit {EXIT_FINDINGS})", err=True)
+    mention_trace_viewer(cfg.trace)
+    if failing:
         click.get_current_context().exit(EXIT_FINDINGS)
 
 

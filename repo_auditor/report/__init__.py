@@ -6,6 +6,7 @@
     review.py       a review's result -> markdown | json | sarif | github annotations
     sarif.py        SARIF 2.1.0 for code scanning
     annotations.py  GitHub Actions workflow commands
+    trace_view.py   a JSONL trace -> one self-contained HTML page to look at the run (audit-repo trace view)
 
 The only package that imports jinja2. It reads the jobs' result types; no job imports it.
 """

@@ -224,7 +224,8 @@ def _rlm_factory(**options: Any) -> Callable[[Any, Budgets], Any]:
 
         return RLM(ReviewSignature, max_iterations=budgets.max_iterations, max_llm_calls=budgets.max_llm_calls,
                    max_output_chars=budgets.max_output_chars, tools=tools.as_list(), max_cost=budgets.max_cost,
-                   max_time=budgets.max_time, max_tokens=budgets.max_tokens, **options)
+                   max_time=budgets.max_time, max_tokens=budgets.max_tokens, max_depth=budgets.max_depth,
+                   **options)
 
     return factory
 

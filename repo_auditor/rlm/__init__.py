@@ -8,6 +8,7 @@
     signature.py   input and output fields with types and descriptions (strings, classes, dspy Signatures)
     budget.py      iterations, sub-calls, cost, tokens and time, shared by the loop and the sub-calls
     subcalls.py    llm_query / llm_query_batched, the sub-model calls offered inside the sandbox
+    children.py    rlm_query / rlm_query_batched: child runs (max_depth >= 2) sharing the budgets of the tree
     prediction.py  the result: outputs, trajectory steps, usage, why it finished
     trace.py       the JSONL trace of every request, reply, execution and tool call
     settings.py    process-wide defaults: ``configure(lm=..., sub_lm=...)``

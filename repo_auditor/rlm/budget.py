@@ -6,13 +6,16 @@
 
 ``max_time`` includes the final answer: the turns stop when only the extract reserve is left (a tenth of
 ``max_time``, at most ``EXTRACT_RESERVE_MAX_SECONDS``), so the extract step can still ask for the answer inside it.
+A child run (``rlm_query``, see ``children.py``) gets ``budget.child(max_iterations)``: its own turn count, and the
+same sub-call, cost, token and time budgets as every other run in the tree. Each budget's ``usage`` and ``llm_calls``
+count its own run and its descendants (what its ``Prediction`` reports); the limits are checked against the tree.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from repo_auditor.errors import BudgetExceededError
 from repo_auditor.rlm.lm import Completion, Usage
@@ -33,22 +36,52 @@ class Limits:
     max_time: float | None = None
 
 
-class RunBudget:
-    """Counts spending for one run and says which limit, if any, is used up."""
+class _TreeSpend:
+    """What a whole tree of runs (a run and its child runs) has spent; the run-wide limits apply to this."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self) -> None:
+        self.usage = Usage()
+        self.llm_calls = 0
+        self.t0 = time.monotonic()
+        self.lock = threading.Lock()
+
+
+class RunBudget:
+    """Counts spending for one run and says which limit, if any, is used up.
+
+    ``usage`` / ``llm_calls``: this run and its child runs; ``root_usage``: this run's own model turns;
+    ``sub_usage``: its sub-calls and everything its child runs spent."""
+
+    def __init__(self, limits: Limits, *, parent: RunBudget | None = None):
         self.limits = limits
+        self.parent = parent
         self.usage = Usage()
         self.root_usage = Usage()
         self.sub_usage = Usage()
         self.iterations = 0
         self.llm_calls = 0
         self.first_refusal_iteration: int | None = None  # turn in which a sub-call was first refused
-        self._t0 = time.monotonic()
-        self._lock = threading.Lock()
+        self._tree = parent._tree if parent is not None else _TreeSpend()
+        self._lock = self._tree.lock
+
+    def child(self, max_iterations: int) -> RunBudget:
+        """The budget of a child run: its own ``max_iterations``, every other limit shared with this tree."""
+        return RunBudget(replace(self.limits, max_iterations=max_iterations), parent=self)
+
+    @property
+    def tree_llm_calls(self) -> int:
+        """Sub-calls (child runs included) taken by the whole tree: what ``max_llm_calls`` limits."""
+        return self._tree.llm_calls
+
+    def _ancestors(self) -> list[RunBudget]:
+        chain, node = [], self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain
 
     def elapsed(self) -> float:
-        return time.monotonic() - self._t0
+        return time.monotonic() - self._tree.t0
 
     def time_left(self) -> float | None:
         """Seconds left of the whole run (the extract reserve included), None without ``max_time``."""
@@ -66,8 +99,12 @@ class RunBudget:
 
     def record(self, completion: Completion, *, sub: bool) -> None:
         with self._lock:
+            self._tree.usage.add(completion)
             self.usage.add(completion)
             (self.sub_usage if sub else self.root_usage).add(completion)
+            for ancestor in self._ancestors():
+                ancestor.usage.add(completion)
+                ancestor.sub_usage.add(completion)
 
     def snapshot(self) -> tuple[int, int, float, int]:
         """(prompt tokens, completion tokens, cost, sub-calls) so far, for per-turn differences."""
@@ -76,12 +113,13 @@ class RunBudget:
             return u.prompt_tokens, u.completion_tokens, u.cost, self.llm_calls
 
     def exhausted(self) -> str | None:
-        """The name of the first run-wide limit used up (``max_cost``, ``max_tokens``, ``max_time``), or None."""
+        """The name of the first tree-wide limit used up (``max_cost``, ``max_tokens``, ``max_time``), or None."""
         lim = self.limits
+        tree = self._tree.usage
         with self._lock:
-            if lim.max_cost is not None and self.usage.cost >= lim.max_cost:
+            if lim.max_cost is not None and tree.cost >= lim.max_cost:
                 return "max_cost"
-            if lim.max_tokens is not None and self.usage.total_tokens >= lim.max_tokens:
+            if lim.max_tokens is not None and tree.total_tokens >= lim.max_tokens:
                 return "max_tokens"
         turn_time_left = self.turn_time_left()
         if turn_time_left is not None and turn_time_left <= 0:
@@ -89,12 +127,12 @@ class RunBudget:
         return None
 
     def spent_and_limit(self, budget: str) -> tuple[float, float]:
-        lim = self.limits
+        lim, tree = self.limits, self._tree
         return {
             "max_iterations": (self.iterations, lim.max_iterations),
-            "max_llm_calls": (self.llm_calls, lim.max_llm_calls),
-            "max_cost": (self.usage.cost, lim.max_cost or 0.0),
-            "max_tokens": (self.usage.total_tokens, lim.max_tokens or 0),
+            "max_llm_calls": (tree.llm_calls, lim.max_llm_calls),
+            "max_cost": (tree.usage.cost, lim.max_cost or 0.0),
+            "max_tokens": (tree.usage.total_tokens, lim.max_tokens or 0),
             "max_time": (round(self.elapsed(), 3), lim.max_time or 0.0),
         }[budget]
 
@@ -109,9 +147,11 @@ class RunBudget:
                 f"SUBMIT your answer now from what you already have.",
                 budget=reason, spent=spent, limit=limit)
         with self._lock:
-            left = self.limits.max_llm_calls - self.llm_calls
+            left = self.limits.max_llm_calls - self._tree.llm_calls
             if count <= left:
-                self.llm_calls += count
+                self._tree.llm_calls += count
+                for budget in (self, *self._ancestors()):
+                    budget.llm_calls += count
                 return
         self._refused()
         if left <= 0:
@@ -121,7 +161,7 @@ class RunBudget:
             message = (f"{what} refused: it needs {count} sub-calls but only {left} of {self.limits.max_llm_calls} "
                        f"are left. Send at most {left} prompts (merge several snippets into one prompt), or "
                        f"aggregate in Python and SUBMIT.")
-        raise BudgetExceededError(message, budget="max_llm_calls", spent=self.llm_calls + count,
+        raise BudgetExceededError(message, budget="max_llm_calls", spent=self._tree.llm_calls + count,
                                   limit=self.limits.max_llm_calls)
 
     def _refused(self) -> None:
@@ -131,16 +171,16 @@ class RunBudget:
 
     def line(self) -> str:
         """The budget line that ends each user message, e.g. ``[Budget: turn 3 of 20; sub-calls left 38 of 50]``."""
-        lim = self.limits
+        lim, tree = self.limits, self._tree
         parts = [f"turn {min(self.iterations + 1, lim.max_iterations)} of {lim.max_iterations}",
-                 f"sub-calls left {max(lim.max_llm_calls - self.llm_calls, 0)} of {lim.max_llm_calls}"]
+                 f"sub-calls left {max(lim.max_llm_calls - tree.llm_calls, 0)} of {lim.max_llm_calls}"]
         with self._lock:
             if lim.max_cost is not None:
-                parts.append(f"cost left ${max(lim.max_cost - self.usage.cost, 0):.4f} of ${lim.max_cost:.2f}")
-            elif self.usage.cost > 0:
-                parts.append(f"spent ${self.usage.cost:.4f}")
+                parts.append(f"cost left ${max(lim.max_cost - tree.usage.cost, 0):.4f} of ${lim.max_cost:.2f}")
+            elif tree.usage.cost > 0:
+                parts.append(f"spent ${tree.usage.cost:.4f}")
             if lim.max_tokens is not None:
-                parts.append(f"tokens left {max(lim.max_tokens - self.usage.total_tokens, 0):,} of "
+                parts.append(f"tokens left {max(lim.max_tokens - tree.usage.total_tokens, 0):,} of "
                              f"{lim.max_tokens:,}")
         if lim.max_time is not None:
             parts.append(f"time left {max(lim.max_time - self.elapsed(), 0):.0f} s of {lim.max_time:.0f} s")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import sys
 import threading
 import time
@@ -24,6 +23,11 @@ from typing import Any
 from repo_auditor.errors import BudgetExceededError, ConfigurationError, LMError, SandboxCrashedError
 from repo_auditor.rlm import settings
 from repo_auditor.rlm.budget import Limits, RunBudget
+from repo_auditor.rlm.children import (
+    DEFAULT_MAX_CHILD_WORKERS,
+    check_depth_models,
+    make_child_run_tools,
+)
 from repo_auditor.rlm.deadline import DeadlineExceeded, call_before
 from repo_auditor.rlm.prediction import Prediction, Progress, Step
 from repo_auditor.rlm.prompt import (
@@ -40,13 +44,13 @@ from repo_auditor.rlm.prompt import (
 from repo_auditor.rlm.reply import ExtractError, extract_outputs, parse_reply
 from repo_auditor.rlm.signature import Signature, bind_submit, make_signature
 from repo_auditor.rlm.subcalls import DEFAULT_MAX_WORKERS, make_sub_call_tools
-from repo_auditor.rlm.trace import NullTrace, TraceWriter, cap
+from repo_auditor.rlm.tool_binding import normalize_tools, traced_tool
+from repo_auditor.rlm.trace import NullTrace, TraceWriter
 from repo_auditor.sandbox.protocol import ExecutionResult, Interpreter
 
 DEFAULT_MAX_HISTORY_CHARS = 400_000  # ~100k tokens: compaction starts before common 128k-token windows fill up
 MIN_OUTPUT_CHARS = 200  # below this the model cannot see an error message whole
 GRACE_TURNS_AFTER_SUB_CALL_BUDGET = 2  # turns the model gets to SUBMIT once a sub-call was refused for budget
-RESERVED_NAMES = frozenset({"llm_query", "llm_query_batched", "SUBMIT", "print", "FINAL", "FINAL_VAR"})
 VERBOSE_CHARS = 2_000  # per section printed by verbose=True
 
 STATE_LOST_NOTE = ("[The sandbox was restarted: every variable, import and function you defined is gone. The inputs "
@@ -84,6 +88,9 @@ class RLM:
     for a JSONL trace (appended to). An ``interpreter`` passed in is reused across calls and left running (calls on it
     are serialized); otherwise each call starts its own sandbox and shuts it down. ``on_step(step, progress)`` is
     called after every turn (progress displays).
+
+    ``max_depth`` >= 2 offers child runs (``rlm_query``) in their own sandboxes, sharing the budgets; ``child_lms``
+    (models per depth), ``child_max_iterations`` and ``max_child_workers`` shape them (see ``children.py``).
     """
 
     def __init__(
@@ -109,6 +116,10 @@ class RLM:
         max_workers: int = DEFAULT_MAX_WORKERS,
         execution_timeout: float | None = None,
         on_step: Callable[[Step, Progress], None] | None = None,
+        max_depth: int = 1,
+        child_lms: Any = None,
+        child_max_iterations: int | None = None,
+        max_child_workers: int = DEFAULT_MAX_CHILD_WORKERS,
     ):
         if max_iters is not None:
             if max_iterations != 20 and max_iterations != max_iters:
@@ -132,13 +143,18 @@ class RLM:
         self.execution_timeout = (None if execution_timeout is None
                                   else _positive("execution_timeout", execution_timeout, float))
         self.verbose = verbose
-        self.tools = _normalize_tools(tools, self.signature)
+        self.tools = normalize_tools(tools, self.signature)
         self.lm = None if lm is None else settings.as_lm(lm, "lm")
         self.sub_lm = None if sub_lm is None else settings.as_lm(sub_lm, "sub_lm")
         self.interpreter = interpreter
         self.interpreter_factory = interpreter_factory
         self.trace = trace
         self.on_step = on_step
+        self.max_depth = max_depth
+        self.child_lms = check_depth_models(max_depth, child_lms)
+        self.child_max_iterations = (self.max_iterations if child_max_iterations is None
+                                     else _positive("child_max_iterations", child_max_iterations, int))
+        self.max_child_workers = _positive("max_child_workers", max_child_workers, int)
         self._interpreter_lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------------- public calls
@@ -147,14 +163,9 @@ class RLM:
         """Run the loop on ``inputs`` (one keyword per input field) and return the ``Prediction``."""
         self._check_inputs(inputs)
         lm = settings.resolve_lm(self.lm)
-        sub_lm = self.sub_lm or settings.get("sub_lm") or lm
         trace = TraceWriter(self.trace) if self.trace else NullTrace()
         try:
-            with self._interpreter_for_run() as interpreter:
-                return _Run(self, lm, sub_lm, interpreter, trace, inputs).run()
-        except BaseException as exc:  # Ctrl-C too: the trace ends with why the run stopped
-            trace.write("run_error", error=f"{type(exc).__name__}: {exc}")
-            raise
+            return self.run_in_tree(inputs, lm=lm, root_lm=lm, trace=trace, budget=None, depth=1)
         finally:
             trace.close()
 
@@ -165,6 +176,18 @@ class RLM:
         return await asyncio.to_thread(self.__call__, **inputs)
 
     aforward = acall
+
+    def run_in_tree(self, inputs: dict[str, Any], *, lm: Any, root_lm: Any, trace: Any, budget: RunBudget | None,
+                    depth: int) -> Prediction:
+        """One run of a tree of runs: the root (``budget`` None starts a new tree) or a child run at ``depth``."""
+        sub_lm = self.sub_lm or settings.get("sub_lm") or root_lm
+        try:
+            with self._interpreter_for_run() as interpreter:
+                return _Run(self, lm, sub_lm, interpreter, trace, inputs, budget=budget, depth=depth,
+                            root_lm=root_lm).run()
+        except BaseException as exc:  # Ctrl-C too: the trace ends with why the run stopped
+            trace.write("run_error", error=f"{type(exc).__name__}: {exc}")
+            raise
 
     # ------------------------------------------------------------------------------------------- helpers
 
@@ -205,87 +228,33 @@ def _positive(name: str, value: Any, kind: type, allow_zero: bool = False) -> An
     return kind(value)
 
 
-def _normalize_tools(tools: Any, signature: Signature) -> dict[str, Callable[..., Any]]:
-    if tools is None:
-        return {}
-    if isinstance(tools, dict):
-        items = list(tools.items())
-    elif isinstance(tools, (list, tuple)):
-        items = []
-        for i, fn in enumerate(tools):
-            if not callable(fn) and callable(getattr(fn, "func", None)):  # a dspy.Tool: its name and function
-                fn, name = fn.func, getattr(fn, "name", None) or getattr(fn.func, "__name__", None)
-            else:
-                name = getattr(fn, "__name__", None)
-            if not isinstance(name, str):
-                raise ConfigurationError(f"tool #{i + 1} ({type(fn).__name__}) has no __name__; "
-                                         f"pass tools as a dict {{name: function}}")
-            items.append((name, fn))
-    else:
-        raise ConfigurationError(f"tools must be a list of functions or a dict name -> function, "
-                                 f"got {type(tools).__name__}")
-    result: dict[str, Callable[..., Any]] = {}
-    for name, fn in items:
-        if not callable(fn):
-            raise ConfigurationError(f"tool {name!r} is not callable ({type(fn).__name__})")
-        if not name.isidentifier():
-            raise ConfigurationError(f"tool name {name!r} is not a Python identifier; pass tools as a dict "
-                                     f"{{name: function}} to name it")
-        if name in RESERVED_NAMES:
-            raise ConfigurationError(f"tool name {name!r} is reserved by the RLM; rename the tool")
-        if name in signature.input_names:
-            raise ConfigurationError(f"tool name {name!r} collides with the input variable of the same name; "
-                                     f"rename one of them")
-        if name in result:
-            raise ConfigurationError(f"two tools are named {name!r}; pass a dict to name them apart")
-        result[name] = fn
-    return result
-
-
-def _traced_tool(name: str, fn: Callable[..., Any], trace: Any) -> Callable[..., Any]:
-    """``fn`` with every call written to the trace; signature and docstring are kept for the sandbox bridge."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        record = {"name": name, "args": [cap(repr(a), 500) for a in args],
-                  "kwargs": {k: cap(repr(v), 500) for k, v in kwargs.items()}}
-        try:
-            result = fn(*args, **kwargs)
-        except Exception as exc:
-            trace.write("tool_call", **record, error=f"{type(exc).__name__}: {exc}",
-                        duration=round(time.perf_counter() - t0, 4))
-            raise
-        trace.write("tool_call", **record, result=cap(repr(result)), duration=round(time.perf_counter() - t0, 4))
-        return result
-
-    return wrapper
-
-
 class _Run:
     """The state of one call: budget, history, trajectory."""
 
     def __init__(self, rlm: RLM, lm: Any, sub_lm: Any, interpreter: Interpreter, trace: Any,
-                 inputs: dict[str, Any]):
+                 inputs: dict[str, Any], *, budget: RunBudget | None = None, depth: int = 1, root_lm: Any = None):
         self.rlm = rlm
         self.sig = rlm.signature
         self.lm = lm
         self.interpreter = interpreter
         self.trace = trace
         self.inputs = inputs
-        self.budget = RunBudget(Limits(rlm.max_iterations, rlm.max_llm_calls, rlm.max_cost, rlm.max_tokens,
-                                       rlm.max_time))
+        self.budget = budget or RunBudget(Limits(rlm.max_iterations, rlm.max_llm_calls, rlm.max_cost,
+                                                 rlm.max_tokens, rlm.max_time))
         self.sub_tools = make_sub_call_tools(sub_lm, self.budget, trace, rlm.max_workers)
+        child_tools = make_child_run_tools(rlm, depth=depth, lm=root_lm or lm, budget=self.budget, trace=trace,
+                                           sub_call_tools=self.sub_tools)
+        self.sub_tools.update(child_tools)
         self.trajectory: list[Step] = []
         self.out_of_time = False  # a model call outlasted the time budget: no more turns
         self.t0 = time.perf_counter()
-        self.history = History(system_prompt(self.sig, rlm.tools, rlm.max_output_chars),
+        self.history = History(system_prompt(self.sig, {**rlm.tools, **child_tools}, rlm.max_output_chars),
                                task_message(self.sig, inputs) + "\n\n" + self.budget.line(), rlm.max_history_chars)
 
     def run(self) -> Prediction:
         tracing = not isinstance(self.trace, NullTrace)
         for name, fn in self.rlm.tools.items():
-            self.interpreter.register_tool(name, _traced_tool(name, fn, self.trace) if tracing else fn)
+            self.interpreter.register_tool(name, traced_tool(name, fn, self.trace) if tracing else fn)
         for name, fn in self.sub_tools.items():
             self.interpreter.register_tool(name, fn)
         self.interpreter.set_variables(dict(self.inputs))

@@ -287,6 +287,12 @@ def test_narrated_run_marks_the_wrong_citation_unverified(runner, server, shop, 
     assert "src/shop/billing/__init__.py:4:" in after_tools and "\n1 | from ..billing import charge" in after_tools
     kinds = [json.loads(line)["kind"] for line in trace.read_text().splitlines()]
     assert kinds[0] == "run_start" and kinds.count("execution") == 3 and "run_end" in kinds
+    assert kinds[-1] == "findings"  # the verified risks, for the run viewer
+    from repo_auditor.report.trace_view import build_view, read_trace
+
+    [block] = build_view(read_trace(trace)[0]).findings.popitem()[1]
+    assert [(i["title"], i["verified"]) for i in block["items"]] == [
+        ("Import cycle between orders and billing", True), ("eval of request data", False)]
 
 
 def test_narrated_json_report(runner, server, shop):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ast
-import contextlib
 import io
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -66,6 +66,8 @@ class FakeInterpreter:
 
         self.namespace["SUBMIT"] = submit
         out = io.StringIO()
+        # print() goes to this execute's buffer (not a swapped sys.stdout), so child runs in threads stay apart
+        self.namespace["print"] = lambda *args, **kwargs: print(*args, **{"file": out, **kwargs})
         result = ExecutionResult(state_lost=state_lost)
         t0 = time.perf_counter()
         try:
@@ -73,12 +75,11 @@ class FakeInterpreter:
             last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             if last is not None:
                 tree.body.pop()
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-                exec(compile(tree, "<code>", "exec"), self.namespace)
-                if last is not None:
-                    value = eval(compile(ast.Expression(last.value), "<code>", "eval"), self.namespace)
-                    if value is not None:
-                        result.value = repr(value)
+            exec(compile(tree, "<code>", "exec"), self.namespace)
+            if last is not None:
+                value = eval(compile(ast.Expression(last.value), "<code>", "eval"), self.namespace)
+                if value is not None:
+                    result.value = repr(value)
         except _Submitted as s:
             result.submit = s.call
         except Exception as exc:
@@ -90,3 +91,22 @@ class FakeInterpreter:
 
     def shutdown(self) -> None:
         self.shutdowns += 1
+
+
+class Concurrency:
+    """Counts the callers inside ``with meter:`` at once; ``peak`` is the most seen (for concurrency tests)."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Concurrency:
+        with self._lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.active -= 1

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from repo_auditor.errors import LMConnectionError
 from repo_auditor.rlm import RLM
-from tests.rlm.fakes import FakeInterpreter
+from tests.rlm.fakes import Concurrency, FakeInterpreter
 from tests.support.scripted_lm import ScriptedLM, ScriptedReply, code_reply
 
 FENCE = "```"
@@ -43,17 +42,12 @@ def test_sub_calls_default_to_the_root_model():
 
 
 def test_batched_keeps_order_under_concurrency():
-    active, peak, lock = 0, 0, threading.Lock()
+    meter = Concurrency()
 
     def echo(messages):
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
         prompt = messages[-1]["content"]
-        time.sleep(0.05 if prompt.endswith("0") else 0.01)  # early items finish last
-        with lock:
-            active -= 1
+        with meter:
+            time.sleep(0.05 if prompt.endswith("0") else 0.01)  # early items finish last
         return prompt.upper()
 
     prompts = [f"p{i}" for i in range(10)]
@@ -62,7 +56,7 @@ def test_batched_keeps_order_under_concurrency():
     result = rlm(context="c", query="q")
     assert result.answer == ",".join(p.upper() for p in prompts)
     assert result.sub_calls == 10 and result.trajectory[0].sub_calls == 10
-    assert 2 <= peak <= 4
+    assert 2 <= meter.peak <= 4
 
 
 def test_batched_failed_item_is_an_error_string_in_its_slot():
