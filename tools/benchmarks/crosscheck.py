@@ -40,12 +40,15 @@ our kinds outside the mapped set of a language are dropped too)::
     c, cpp      function->function (->method inside a class/struct/union scope), prototype->method only inside
                 a class/struct/union scope (free prototypes are not definitions), class->class,
                 struct, union->struct, enum->enum, typedef, alias->type, namespace->module, macro->macro
+    js, ts      also: a ctags constant/variable/property whose line reads ``= function`` or ``= (...) =>`` -> function
+                (``const f = () => ...`` is a function to us); ctags's made-up anonymous names are dropped
     ruby        class->class, module->module, method, singletonMethod->method (a top-level ``def``:
                 ctags says method, we say function; kind is not part of the match)
 
 Matching: a definition of ours and a ctags tag match when they are in the same file, have the same short name
 (ours: ``Symbol.name``; ctags: ``name``) and ctags's line lies in ``[start_line - 1, start_line + 4]`` (our
-start line is the first annotation/attribute/modifier for Java and Rust, ctags's is the name's line). Duplicate
+start line is the first annotation/attribute/modifier for Java and Rust, ctags's is the name's line), or, for a
+``type`` (a C ``typedef struct {...} T;``), ctags's line is our end line (ctags reports the line of ``T``). Duplicate
 ctags tags at one (file, name, line) count once. Precision = matched / ours, recall = matched / ctags's; kind
 agreement is reported among matches (function and method told apart). Unmatched items are grouped into
 categories (line differs, another name at the same line, ctags has an unmapped kind there, quotes in the name,
@@ -191,6 +194,7 @@ class Tag(NamedTuple):
     kind: str  # our vocabulary (mapped) or ctags's own kind when unmapped
     raw: str = ""  # ctags kind, or our qualified name
     text: str = ""  # ctags pattern
+    end: int = 0  # our end line
 
 
 class Figures:
@@ -335,7 +339,7 @@ def _ctags(tree: Path, language: str) -> tuple[float, list[dict]]:
     cmd = ["ctags", "--output-format=json", "--fields=+nKzSel", "--kinds-C++=+p", "--exclude=.git",
            f"--languages={CTAGS_LANG[language]}", "-R", "-f", "-", "."]
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, check=True)
+    done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - t0
     tags = []
     for line in done.stdout.splitlines():
@@ -351,9 +355,9 @@ def _ctags(tree: Path, language: str) -> tuple[float, list[dict]]:
 def _ctags_seconds(tree: Path, language: str) -> float:
     """ctags's own time, JSON written to /dev/null (no Python parsing of the output in the figure)."""
     cmd = ["ctags", "--output-format=json", "--fields=+nKzSel", "--kinds-C++=+p", "--exclude=.git",
-           f"--languages={CTAGS_LANG[language]}", "-R", "-f", "/dev/null", "."]
+           f"--languages={CTAGS_LANG[language]}", "-R", "-f", "-", "."]
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=tree, capture_output=True, check=True)
+    subprocess.run(cmd, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     return time.perf_counter() - t0
 
 
@@ -368,6 +372,10 @@ def map_ctags(language: str, tag: dict) -> str | None:
             return "method" if scope_kind in _CLASSY else None
         if kind == "function" and scope_kind in _CLASSY:
             return "method"
+    if language in ("javascript", "typescript") and kind in ("constant", "variable", "property") and _JS_FUNCTION_VALUE.search(
+        _ctags_text(tag)
+    ):
+        return "function"  # const f = () => ..., const f = function () ...: a function to us
     if language == "go" and kind == "func" and scope_kind and scope_kind != "package":
         return "method"
     return mapped
@@ -379,10 +387,20 @@ def _match(ours: list[Tag], theirs: list[Tag]) -> tuple[list[tuple[Tag, Tag]], l
         by_key[(t.path, t.name)].append(t)
     used: set[Tag] = set()
     pairs, only_ours = [], []
-    for o in sorted(ours, key=lambda t: (t.path, t.line)):
+    exact = {(t.path, t.name, t.line): t for t in theirs}
+    rest = []
+    for o in ours:  # first pass: the same line
+        t = exact.get((o.path, o.name, o.line))
+        if t is not None and t not in used:
+            used.add(t)
+            pairs.append((o, t))
+        else:
+            rest.append(o)
+    for o in sorted(rest, key=lambda t: (t.path, t.line)):  # second pass: the nearest line within tolerance
         best = None
         for t in by_key.get((o.path, o.name), ()):
-            if t in used or not (o.line - TOL_BEFORE <= t.line <= o.line + TOL_AFTER):
+            near = o.line - TOL_BEFORE <= t.line <= o.line + TOL_AFTER
+            if t in used or not (near or (o.kind == "type" and t.line == o.end)):
                 continue
             if best is None or abs(t.line - o.line) < abs(best.line - o.line):
                 best = t
@@ -394,6 +412,7 @@ def _match(ours: list[Tag], theirs: list[Tag]) -> tuple[list[tuple[Tag, Tag]], l
     return pairs, only_ours, [t for t in theirs if t not in used]
 
 
+_JS_FUNCTION_VALUE = re.compile(r"=\s*(async\s+)?(function\b|(\([^()]*\)|[\w$]+)\s*(:\s*[^=]+)?=>)")
 _JS_ASSIGN = [
     (re.compile(r"\.prototype\.[\w$]+\s*="), "X.prototype.y = (assignment)"),
     (re.compile(r"module\.exports\s*="), "module.exports = (assignment)"),
@@ -487,7 +506,8 @@ def definitions(language: str, sources, work: Path, figures: Figures) -> dict:
     ctags_seconds = min(_ctags_seconds(tree, language) for _ in range(2))
 
     mapped_kinds = set(KIND_MAP[language].values())
-    ours = [Tag(s.path, s.name, s.start_line, s.kind, s.qualified_name) for s in symbols if s.kind in mapped_kinds]
+    ours = [Tag(s.path, s.name, s.start_line, s.kind, s.qualified_name, "", s.end_line)
+            for s in symbols if s.kind in mapped_kinds]
     all_tags, theirs, seen = [], [], set()
     for tag in raw_tags:
         kind = map_ctags(language, tag)
