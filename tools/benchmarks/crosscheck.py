@@ -365,6 +365,10 @@ def _ctags_seconds(tree: Path, language: str) -> float:
 def map_ctags(language: str, tag: dict) -> str | None:
     """Our kind for one ctags tag, or None when it is not a definition we index."""
     kind, scope_kind = tag.get("kind", ""), tag.get("scopeKind", "")
+    if language in ("javascript", "typescript") and kind in ("constant", "variable", "property") and _JS_FUNCTION_VALUE.search(
+        _ctags_text(tag)
+    ):
+        return "function"  # const f = () => ..., const f = function () ...: a function to us
     mapped = KIND_MAP[language].get(kind)
     if mapped is None:
         return None
@@ -373,10 +377,6 @@ def map_ctags(language: str, tag: dict) -> str | None:
             return "method" if scope_kind in _CLASSY else None
         if kind == "function" and scope_kind in _CLASSY:
             return "method"
-    if language in ("javascript", "typescript") and kind in ("constant", "variable", "property") and _JS_FUNCTION_VALUE.search(
-        _ctags_text(tag)
-    ):
-        return "function"  # const f = () => ..., const f = function () ...: a function to us
     if language == "go" and kind == "func" and scope_kind and scope_kind != "package":
         return "method"
     return mapped
