@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
 
 from repo_auditor.architecture.tree import SourceFile, SourceTree
-from repo_auditor.errors import ConfigurationError, RepoAuditorError, ToolError
+from repo_auditor.errors import RepoAuditorError, ToolError
 from repo_auditor.parsing.imports import SCAN_VERSION, SCANNED_LANGUAGES, FileScan, scan_batch
 from repo_auditor.parsing.worker import run_pool
 from repo_auditor.repository import cachedb
@@ -58,15 +57,9 @@ class ScanCache:
     def __init__(self, folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / DATABASE_NAME
-        try:
-            self._db = cachedb.connect(
-                self.path, "CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID"
-            )
-        except sqlite3.DatabaseError as exc:
-            raise ConfigurationError(
-                f"the architecture cache {self.path} is unreadable ({exc}); "
-                "delete it, it is rebuilt on demand"
-            ) from exc
+        self._db = cachedb.connect_disposable(
+            self.path, "CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID"
+        )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, FileScan]:
         keys = list(keys)

@@ -43,3 +43,16 @@ def connect(path: Path, *statements: str, timeout: float = BUSY_TIMEOUT_SECONDS)
             if not is_locked(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(_RETRY_PAUSE_SECONDS)
+
+
+def connect_disposable(path: Path, *statements: str, timeout: float = BUSY_TIMEOUT_SECONDS) -> sqlite3.Connection:
+    """``connect``, but a damaged file (not a lock held by another process) is deleted and the cache started over:
+    every cache is disposable. Raises ``sqlite3.DatabaseError`` only when even a fresh file cannot be opened."""
+    try:
+        return connect(path, *statements, timeout=timeout)
+    except sqlite3.DatabaseError as exc:
+        if is_locked(exc):  # held by another process for too long: not damaged, never delete it
+            raise
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        return connect(path, *statements, timeout=timeout)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import shutil
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,3 +63,33 @@ def extract_files(gitcmd: Git, files: tuple[FileEntry, ...], staging: Path) -> N
 
 
 # ---------------------------------------------------------------------------------------------------------------
+
+
+def write_manifest(tree: Path, manifest: Path) -> None:
+    """Record (size, mtime) of every regular file under ``tree`` next to it, so a later run can tell whether the
+    extraction was edited or pruned since (``matches_manifest``)."""
+    entries = {rel: [info.st_size, info.st_mtime_ns] for rel, info in _walk(tree)}
+    tmp = manifest.with_name(f".{manifest.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(entries, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, manifest)
+
+
+def matches_manifest(tree: Path, manifest: Path) -> bool:
+    """True when ``tree`` holds exactly the files ``manifest`` recorded, unchanged (a cached extraction is trusted
+    only then; anything else is extracted again)."""
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    found = {rel: [info.st_size, info.st_mtime_ns] for rel, info in _walk(tree)}
+    return found == recorded
+
+
+def _walk(tree: Path) -> Iterator[tuple[str, os.stat_result]]:
+    root = os.fsencode(tree)
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            full = os.path.join(folder, name)
+            info = os.lstat(full)
+            if stat.S_ISREG(info.st_mode):
+                yield os.fsdecode(os.path.relpath(full, root)), info

@@ -42,7 +42,7 @@ from repo_auditor.errors import (
 )
 from repo_auditor.repository.cache import cache_dir
 from repo_auditor.repository.entries import FileEntry, display_path, file_entry
-from repo_auditor.repository.extract import extract_files
+from repo_auditor.repository.extract import extract_files, matches_manifest, write_manifest
 from repo_auditor.repository.file_tree import render_file_tree
 from repo_auditor.repository.git import GIT_PROGRAM, SAFE_CONFIG, Git, fsdecode, repository_error, run_git
 from repo_auditor.repository.listing import Listing, list_commit, list_plain, list_worktree, scoped_to
@@ -80,6 +80,7 @@ class Repository:
         self._by_path = {entry.path: entry for entry in self.files}
         self._git = gitcmd
         self._cache_root = cache_root
+        self._verified_tree = False  # the extraction at this ref was checked (or written) by this object
         self.subdir = ""  # the folder of the git repository this tree is scoped to ("" = its top level)
 
     # -- opening --------------------------------------------------------------------------------------------------
@@ -228,15 +229,21 @@ class Repository:
 
         In the extraction, a symlink whose target resolves outside the tree (absolute, or via ``..`` or other links)
         is written as a small plain file holding the link text, as git does where symlinks are unsupported.
-        Extractions live in ``<cache>/trees/<commit>`` and are reused; delete them freely.
+        Extractions live in ``<cache>/trees/<commit>`` and are reused once checked against the manifest written
+        beside them (every file's size and modification time): an extraction edited or pruned since is extracted
+        again. Delete them freely.
         """
         if self.ref is None:
             return self.root
         assert self.commit is not None and self._git is not None
         name = self.commit if not self.subdir else f"{self.commit}-{hashlib.sha1(self.subdir.encode()).hexdigest()[:12]}"
         final = self._cache_root / "trees" / name
+        manifest = final.with_name(f"{name}.manifest.json")
         if final.is_dir():
-            return final
+            if self._verified_tree or matches_manifest(final, manifest):
+                self._verified_tree = True
+                return final
+            shutil.rmtree(final, ignore_errors=True)  # edited, pruned or half-written: extract it again
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = final.parent / f".tmp-{self.commit}-{uuid.uuid4().hex}"
         try:
@@ -246,9 +253,12 @@ class Repository:
             except OSError:
                 if not final.is_dir():  # not a lost race: a real failure
                     raise
+            else:
+                write_manifest(final, manifest)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
+        self._verified_tree = True
         return final
 
     def remote_url(self, name: str = "origin") -> str | None:

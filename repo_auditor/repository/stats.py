@@ -9,7 +9,6 @@ from __future__ import annotations
 import array
 import hashlib
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,16 +40,7 @@ class StatsCache:
 
     def __init__(self, path: Path):
         self.path = path
-        try:
-            self._db = self._connect()
-        except sqlite3.DatabaseError as exc:
-            if cachedb.is_locked(exc):  # held by another process for too long: not damaged, never delete it
-                raise
-            path.unlink(missing_ok=True)  # corrupt or foreign file: the cache is disposable, start over
-            self._db = self._connect()
-
-    def _connect(self) -> sqlite3.Connection:
-        return cachedb.connect(
+        self._db = cachedb.connect_disposable(
             self.path,
             f"CREATE TABLE IF NOT EXISTS {STATS_SCHEMA} (id TEXT PRIMARY KEY, size INTEGER, lines INTEGER,"
             " binary INTEGER, generated INTEGER) WITHOUT ROWID",

@@ -8,12 +8,10 @@ all.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from repo_auditor.errors import ToolError
 from repo_auditor.parsing.definitions import Definition
 from repo_auditor.repository import cachedb
 
@@ -30,15 +28,10 @@ class SymbolCache:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / DATABASE_NAME
         self._lock = threading.Lock()
-        try:
-            self._db = cachedb.connect(
-                self.path,
-                "CREATE TABLE IF NOT EXISTS definitions (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID",
-            )
-        except sqlite3.DatabaseError as exc:
-            raise ToolError(
-                f"the symbol cache {self.path} is unreadable ({exc}); delete it, it is rebuilt on demand"
-            ) from exc
+        self._db = cachedb.connect_disposable(
+            self.path,
+            "CREATE TABLE IF NOT EXISTS definitions (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID",
+        )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, list[Definition]]:
         """The cached definitions of every key that is present; absent keys are left out.

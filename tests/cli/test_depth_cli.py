@@ -8,7 +8,8 @@ import json
 import pytest
 
 from repo_auditor.cli import main
-from tests.cli.test_audit_cli import QUESTION, server, shop, submit_reply, synthesis_reply  # noqa: F401 (fixtures)
+from tests.cli.conftest import QUESTION
+from tests.cli.test_audit_cli import submit_reply, synthesis_reply
 from tests.support.scripted_lm import code_reply
 
 

@@ -14,7 +14,13 @@ from click.testing import CliRunner
 
 from repo_auditor.cli import main
 from repo_auditor.errors import ConfigurationError
-from repo_auditor.report.trace_view import build_view, budget_chart, read_trace, render_trace_view, write_trace_view
+from repo_auditor.report.trace_view import (
+    budget_chart,
+    build_view,
+    read_trace,
+    render_trace_view,
+    write_trace_view,
+)
 from repo_auditor.rlm import RLM
 from repo_auditor.rlm.trace import TraceWriter, append_record
 from tests.rlm.fakes import FakeInterpreter
