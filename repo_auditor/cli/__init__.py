@@ -9,6 +9,7 @@ Heavy modules (litellm, tree-sitter, git, the sandbox) are imported inside the c
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import click
@@ -88,6 +89,13 @@ def main() -> None:
 
     Configure a model with --model, REPO_AUDITOR_MODEL, or `model = "..."` in .repo-auditor.toml.
     """
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Warnings reach the command line as one plain line (``Warning: ...``), not as a source location."""
+    click.echo(f"Warning: {message}", err=True)
 
 
 # Registering the commands (each module adds its own to ``main``).

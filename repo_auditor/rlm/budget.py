@@ -5,7 +5,7 @@
 ``max_time`` (seconds of wall clock) bound the whole run.
 
 ``max_time`` includes the final answer: the turns stop when only the extract reserve is left (a tenth of
-``max_time``, at most ``EXTRACT_RESERVE_MAX_SECONDS``), so the extract step can still ask for the answer inside it.
+``max_time``, from 5 s to 60 s, never more than half), so the extract step can still ask for the answer inside it.
 A child run (``rlm_query``, see ``children.py``) gets ``budget.child(max_iterations)``: its own turn count, and the
 same sub-call, cost, token and time budgets as every other run in the tree. Each budget's ``usage`` and ``llm_calls``
 count its own run and its descendants (what its ``Prediction`` reports); the limits are checked against the tree.
@@ -20,8 +20,10 @@ from dataclasses import dataclass, replace
 from repo_auditor.errors import BudgetExceededError
 from repo_auditor.rlm.lm import Completion, Usage
 
-# The share of max_time kept for the extract step, and its cap: one model call answering from the history.
+# The share of max_time kept for the extract step (one model call answering from the history), with a floor (a
+# call takes seconds even when the provider is quick) and a cap; never more than half of max_time.
 EXTRACT_RESERVE_FRACTION = 0.1
+EXTRACT_RESERVE_MIN_SECONDS = 5.0
 EXTRACT_RESERVE_MAX_SECONDS = 60.0
 
 
@@ -94,7 +96,8 @@ class RunBudget:
         left = self.time_left()
         if left is None or self.limits.max_time is None:
             return None
-        reserve = min(self.limits.max_time * EXTRACT_RESERVE_FRACTION, EXTRACT_RESERVE_MAX_SECONDS)
+        wanted = self.limits.max_time * EXTRACT_RESERVE_FRACTION
+        reserve = min(max(wanted, EXTRACT_RESERVE_MIN_SECONDS), EXTRACT_RESERVE_MAX_SECONDS, self.limits.max_time / 2)
         return left - reserve
 
     def record(self, completion: Completion, *, sub: bool) -> None:

@@ -50,8 +50,9 @@ def test_a_provider_failing_from_turn_3_on_leaves_a_partial_report(runner, serve
     assert [step["iteration"] for step in data["trajectory"]] == [1, 2]
     notice = last_stderr_line(result)
     assert notice.startswith("partial report: the run stopped early (error:") and str(trace) in notice
-    last_event = json.loads(trace.read_text().splitlines()[-1])
-    assert last_event["kind"] == "run_error" and "LMConnectionError" in last_event["error"]
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    errors = [e for e in events if e["kind"] == "run_error"]
+    assert len(errors) == 1 and "LMConnectionError" in errors[0]["error"]
 
 
 def test_markdown_of_a_partial_report_says_so_at_the_top(runner, server, shop):
@@ -101,13 +102,13 @@ def test_max_time_bounds_a_model_call_in_flight(runner, server, shop):
     hung = Reply(READ, delay=120)  # a provider that never answers in time
     server.enqueue(GREP, hung, '{"answer": "Out of time: find_user looked suspicious.", "findings": []}')
     started = time.monotonic()
-    result = audit(runner, server, shop.path, "--max-time", "10", "--format", "json")
+    result = audit(runner, server, shop.path, "--max-time", "20", "--format", "json")
     elapsed = time.monotonic() - started
     assert result.exit_code == 4, result.stderr
     data = partial_json(result)
     assert data["stopped"]["reason"] == "max_time"
     assert data["answer"] == "Out of time: find_user looked suspicious."  # the extract step ran in the reserve
-    assert elapsed < 10 + 5, elapsed  # the hung call (120 s) was abandoned
+    assert elapsed < 20 + 10, elapsed  # the hung call (120 s) was abandoned
 
 
 def test_ctrl_c_after_paying_writes_the_partial_report_and_exits_130(server, shop):

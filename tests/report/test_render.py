@@ -207,7 +207,7 @@ def test_a_missing_template_lists_the_available_ones(tmp_path):
     message = str(caught.value)
     assert "no report template named 'nope.md.j2'" in message
     assert re.search(r"available templates: architecture.md.j2, architecture_citations.md.j2, audit.md.j2, coverage.md.j2, "
-                     r"finding.md.j2, mine.md.j2, review.md.j2$", message)
+                     r"finding.md.j2, mine.md.j2, review.md.j2, trace.html.j2$", message)
 
 
 def test_a_missing_template_folder_and_an_unknown_format_are_clear_errors(tmp_path):
