@@ -88,4 +88,4 @@ def main() -> None:
 
 
 # Registering the commands (each module adds its own to ``main``).
-from repo_auditor.cli import architecture, audit, config, doctor, review  # noqa: E402,F401
+from repo_auditor.cli import architecture, audit, config, doctor, keys, review  # noqa: E402,F401
