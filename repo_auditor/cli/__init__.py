@@ -46,13 +46,18 @@ class _AuditGroup(click.Group):
         except RepoAuditorError as exc:
             if ctx.meta.get("debug"):
                 raise
-            raise click.ClickException(_one_line(str(exc))) from None
+            raise click.ClickException(_cli_wording(_one_line(str(exc)))) from None
         except Exception as exc:  # an unexpected failure: one line, the traceback under --debug
             if ctx.meta.get("debug"):
                 raise
             raise click.ClickException(
                 f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (rerun with --debug for the traceback)"
             ) from None
+
+
+def _cli_wording(text: str) -> str:
+    """The library's advice in command-line terms (``LM(api_key=...)`` is ``audit-repo keys set`` here)."""
+    return text.replace("or pass api_key", "or store it with `audit-repo keys set PROVIDER`")
 
 
 def _one_line(text: str) -> str:

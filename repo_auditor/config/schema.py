@@ -123,7 +123,7 @@ DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_RETRIES = 3
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("model", text, None, "litellm model for the exploring model (or an alias), e.g. openai/gpt-4o"),
+    Setting("model", text, None, "the litellm model that explores (or an alias), e.g. openai/gpt-4o"),
     Setting("sub_model", text, None, "cheaper model for llm_query sub-calls (default: the main model)"),
     Setting("api_base", text, None, "base URL of an OpenAI-compatible endpoint (vLLM, Ollama, a proxy)"),
     Setting("timeout", positive_number, DEFAULT_TIMEOUT_SECONDS, "seconds to wait for one model reply"),
