@@ -95,11 +95,15 @@ def audit_estimate(repo: Any, cfg: Any, *, base_extra_tokens: int = 0) -> str:
     if cfg.model and low_cost is not None and high_main is not None and high_sub is not None:
         top = high_main + high_sub
         capped = cfg.max_cost is not None and top > cfg.max_cost
-        lines.append(f"cost        ${low_cost:.2f} to ${min(top, cfg.max_cost) if capped else top:.2f}"
+        lines.append(f"cost        {_dollars(low_cost)} to {_dollars(min(top, cfg.max_cost) if capped else top)}"
                      + (" (capped by max_cost)" if capped else "") + "; prompt caching lowers it")
     elif cfg.model:
         lines.append("cost        unknown: litellm has no price for the model (set prices on LM for a local one)")
     return "\n".join(lines)
+
+
+def _dollars(amount: float) -> str:
+    return f"${amount:.4f}" if amount < 0.1 else f"${amount:.2f}"
 
 
 def _price_text(prices: tuple[float, float] | None) -> str:
