@@ -176,11 +176,12 @@ class RepoAuditor:
         tools = RepoTools(repo, redact=self.redact)
         explorer = self.explorer_factory(tools, self.budgets)
         prediction: Prediction = explorer(repo_tree=repo.file_tree(FILE_TREE_BUDGET_CHARS), question=question)
-        usage = [ModelUsage(getattr(settings.resolve_lm(self.lm), "model", "model"), **_usage_fields(
-            prediction.root_usage))]
+        usage = [ModelUsage(getattr(settings.resolve_lm(self.lm), "model", "model"), stage="explore",
+                            **_usage_fields(prediction.root_usage))]
         if prediction.sub_usage.calls:
             sub = self.sub_lm or settings.get("sub_lm") or settings.resolve_lm(self.lm)
-            usage.append(ModelUsage(getattr(sub, "model", "sub-model"), **_usage_fields(prediction.sub_usage)))
+            usage.append(ModelUsage(getattr(sub, "model", "sub-model"), stage="sub-calls",
+                                    **_usage_fields(prediction.sub_usage)))
         synth = self.synthesizer
         report = build_report(
             question, prediction.answer, prediction.findings, repo,
@@ -191,7 +192,8 @@ class RepoAuditor:
         completion = getattr(synth, "completion", None)
         if completion is not None:
             usage.append(ModelUsage(completion.model, calls=1, prompt_tokens=completion.prompt_tokens,
-                                    completion_tokens=completion.completion_tokens, cost=completion.cost))
+                                    completion_tokens=completion.completion_tokens, cost=completion.cost,
+                                    stage="synthesis"))
         total_cost = None if any(u.cost is None for u in usage) else sum(u.cost or 0.0 for u in usage)
         coverage = Coverage.from_ledger(
             tools.usage, iterations=prediction.iterations, sub_calls=prediction.sub_calls,

@@ -17,6 +17,7 @@ from repo_auditor.cli.options import (
     resolve_models,
     settings_from,
     warn_ignored,
+    with_what_ran,
 )
 
 
@@ -34,8 +35,11 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
       audit-repo . "Where is user input passed to SQL without parameters?" --model openai/gpt-4o
       audit-repo . "How does authentication work?" --include 'src/**' --dry-run
     """
+    import time
+
     from repo_auditor import config as config_module
 
+    started = time.monotonic()
     cfg = config_module.resolve(settings_from(flags), repo_dir=path if path.is_dir() else None)
     warn_ignored(cfg, quiet)
     from repo_auditor.audit.pipeline import audit
@@ -53,4 +57,5 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
         progress.stage("exploring")
         report = audit(repo, question, lm=lm, sub_lm=sub_lm, budgets=budgets_from(cfg), verbose=verbose,
                        trace=cfg.trace, on_step=progress.on_step)
+    report = with_what_ran(report, cfg, lm, sub_lm, started)
     emit_report(render(report, cfg.format, template_dir=cfg.template_dir), cfg.output)

@@ -185,6 +185,27 @@ def budgets_from(cfg: Any) -> Any:
                    max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time)
 
 
+def with_what_ran(report: Any, cfg: Any, lm: Any, sub_lm: Any, started: float) -> Any:
+    """``report`` with the models, strategy and budgets, scope, and the command's wall time (also the coverage
+    time, so the two never disagree)."""
+    import dataclasses
+    import time
+
+    from repo_auditor.findings import RunInfo
+
+    models = {"explore": lm.model, "sub-calls": (sub_lm or lm).model, "synthesis": lm.model}
+    limits = [f"{cfg.max_iterations} turns", f"{cfg.max_llm_calls} sub-calls"]
+    limits += [f"${cfg.max_cost:g}"] if cfg.max_cost else []
+    limits += [f"{cfg.max_time:g} s"] if cfg.max_time else []
+    scope = [f"include {', '.join(g)}" for g in (cfg.include, cfg.repository_include) if g]
+    scope += [f"exclude {', '.join(cfg.exclude)}"] if cfg.exclude else []
+    strategy = (f"RLM exploration (at most {', '.join(limits)}) -> synthesis -> verification against the code"
+                + (f"; files: {'; '.join(scope)}" if scope else ""))
+    wall = time.monotonic() - started
+    return dataclasses.replace(report, run=RunInfo(models, strategy, wall),
+                               coverage=dataclasses.replace(report.coverage, seconds=wall))
+
+
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 

@@ -76,3 +76,28 @@ def test_timeout_reaches_the_model_call(runner, server, shop):  # noqa: F811
     result = audit(runner, server, shop.path, "--timeout", "0.5", "--retries", "0", "--quiet")
     assert result.exit_code == 1
     assert "after 1 attempt" in result.stderr and len(server.chat_requests) == 1
+
+
+def test_the_report_says_what_ran(runner, server, shop):  # noqa: F811
+    import time
+
+    from repo_auditor import __version__
+
+    script_exploration(server)
+    started = time.monotonic()
+    result = audit(runner, server, shop.path, "--format", "json", "--quiet")
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["tool"]["version"] == __version__ and data["repository"]["commit"] == shop.head()
+    assert data["repository"]["path"] == str(shop.path.resolve())
+    assert data["run"]["models"] == {"explore": "openai/x", "sub-calls": "openai/x", "synthesis": "openai/x"}
+    assert "at most 20 turns, 50 sub-calls" in data["run"]["strategy"]
+    assert [u["stage"] for u in data["usage"]] == ["explore", "synthesis"]
+    # The coverage time is the command's wall time, not a part of it.
+    assert data["coverage"]["seconds"] == data["run"]["wall_seconds"] and 0.5 * elapsed < data["run"]["wall_seconds"] <= elapsed
+    script_exploration(server)
+    markdown = audit(runner, server, shop.path, "--quiet").stdout
+    what_ran = markdown.split("## What ran", 1)[1]
+    assert f"`{shop.head()}` (work tree)" in what_ran and "| Model (explore) | openai/x |" in what_ran
+    assert f"| repo_auditor | `{__version__}` |" in what_ran and "| explore | openai/x | 4 |" in what_ran
