@@ -128,6 +128,7 @@ def build_lm(name: str, cfg: Any) -> Any:
     """One model with the configured endpoint, timeout and retries, and its key from the environment or the user's
     key file; raises when litellm cannot place the model or no key is set."""
     from repo_auditor.config import KeyStore
+    from repo_auditor.doctor import unknown_model_message
     from repo_auditor.errors import LMAuthenticationError, LMNotFoundError
     from repo_auditor.rlm.lm import LM
 
@@ -145,16 +146,6 @@ def build_lm(name: str, cfg: Any) -> Any:
     raise LMAuthenticationError(
         f"{name}: no API key: set {' or '.join(check.missing_env_vars)}, or run "
         f"`audit-repo keys set {check.provider}`", model=name)
-
-
-def unknown_model_message(name: str) -> str:
-    prefix, _, rest = name.partition("/")
-    if rest:
-        return (f"{name}: litellm has no provider named {prefix!r}; use a known prefix such as openai/, anthropic/, "
-                "gemini/, ollama/ or openrouter/ (https://docs.litellm.ai/docs/providers), or an alias from "
-                "[aliases] in your config file")
-    return (f"{name}: litellm cannot tell the provider; add the provider prefix, e.g. openai/{name}, or define "
-            "an alias in [aliases] of your config file")
 
 
 def open_in_scope(path: Path, ref: str | None, cfg: Any) -> Any:
