@@ -87,8 +87,10 @@ def main() -> None:
       audit-repo architecture PATH      components, import graph (Mermaid), hotspots; a checked narrative with a model
       audit-repo doctor                 check Deno/Pyodide, ripgrep, grammars, git and the model (fetches Pyodide)
       audit-repo config [PATH]          show the effective configuration and where each value came from
+      audit-repo keys set PROVIDER      store an API key in your key file (0600)
 
-    Configure a model with --model, REPO_AUDITOR_MODEL, or `model = "..."` in .repo-auditor.toml.
+    Configure a model with --model, REPO_AUDITOR_MODEL, or `model = "..."` in your config file
+    (`audit-repo config` prints where it is).
     """
 
 
