@@ -197,11 +197,12 @@ class RepoAuditor:
             reason = "interrupted" if interrupted else getattr(exc, "budget", None) or "error"
             detail = "interrupted (Ctrl-C)" if interrupted else f"{type(exc).__name__}: {exc}"
             stopped = Stop(reason, " ".join(detail.split()), self.trace)
-        usage = [ModelUsage(getattr(settings.resolve_lm(self.lm), "model", "model"), **_usage_fields(
-            prediction.root_usage))]
+        usage = [ModelUsage(getattr(settings.resolve_lm(self.lm), "model", "model"), stage="explore",
+                            **_usage_fields(prediction.root_usage))]
         if prediction.sub_usage.calls:
             sub = self.sub_lm or settings.get("sub_lm") or settings.resolve_lm(self.lm)
-            usage.append(ModelUsage(getattr(sub, "model", "sub-model"), **_usage_fields(prediction.sub_usage)))
+            usage.append(ModelUsage(getattr(sub, "model", "sub-model"), stage="sub-calls",
+                                    **_usage_fields(prediction.sub_usage)))
         # A run cut short is reported as it stands: another paid model call would spend past the budget or the
         # user's Ctrl-C, and a failing provider would fail again.
         synth = None if stopped is not None else self._timed(self.synthesizer, started)
@@ -214,7 +215,8 @@ class RepoAuditor:
         completion = getattr(synth, "completion", None)
         if completion is not None:
             usage.append(ModelUsage(completion.model, calls=1, prompt_tokens=completion.prompt_tokens,
-                                    completion_tokens=completion.completion_tokens, cost=completion.cost))
+                                    completion_tokens=completion.completion_tokens, cost=completion.cost,
+                                    stage="synthesis"))
         total_cost = None if any(u.cost is None for u in usage) else sum(u.cost or 0.0 for u in usage)
         coverage = Coverage.from_ledger(
             tools.usage, iterations=prediction.iterations, sub_calls=prediction.sub_calls,

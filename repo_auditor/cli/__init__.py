@@ -49,13 +49,18 @@ class _AuditGroup(click.Group):
         except RepoAuditorError as exc:
             if ctx.meta.get("debug"):
                 raise
-            raise click.ClickException(_one_line(str(exc))) from None
+            raise click.ClickException(_cli_wording(_one_line(str(exc)))) from None
         except Exception as exc:  # an unexpected failure: one line, the traceback under --debug
             if ctx.meta.get("debug"):
                 raise
             raise click.ClickException(
                 f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (rerun with --debug for the traceback)"
             ) from None
+
+
+def _cli_wording(text: str) -> str:
+    """The library's advice in command-line terms (``LM(api_key=...)`` is ``audit-repo keys set`` here)."""
+    return text.replace("or pass api_key", "or store it with `audit-repo keys set PROVIDER`")
 
 
 def _one_line(text: str) -> str:
@@ -86,8 +91,10 @@ def main() -> None:
       audit-repo doctor                 check Deno/Pyodide, ripgrep, grammars, git and the model (fetches Pyodide)
       audit-repo config [PATH]          show the effective configuration and where each value came from
       audit-repo trace view RUN.jsonl   one HTML page to look at a --trace run (runs, turns, budgets, findings)
+      audit-repo keys set PROVIDER      store an API key in your key file (0600)
 
-    Configure a model with --model, REPO_AUDITOR_MODEL, or `model = "..."` in .repo-auditor.toml.
+    Configure a model with --model, REPO_AUDITOR_MODEL, or `model = "..."` in your config file
+    (`audit-repo config` prints where it is).
     """
     warnings.showwarning = _show_warning
 
@@ -99,4 +106,4 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 
 # Registering the commands (each module adds its own to ``main``).
-from repo_auditor.cli import architecture, audit, config, doctor, review, trace  # noqa: E402,F401
+from repo_auditor.cli import architecture, audit, config, doctor, keys, review, trace  # noqa: E402,F401

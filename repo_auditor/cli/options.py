@@ -1,8 +1,10 @@
-"""What the commands share: the model and budget options, resolving and checking the models, the progress line,
-and writing the report."""
+"""What the commands share: options built from the settings schema (so help, environment variables and defaults
+read the same everywhere), resolving and checking the models, opening the repository in scope, and writing the
+report."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -11,32 +13,92 @@ import click
 
 from repo_auditor.cli import debug_option
 
-MAX_DEPTH_OPTION = click.option("--max-depth", type=int, help="levels of runs: 2 or more lets the model hand "
-                                "sub-tasks to child runs (rlm_query) sharing the budgets [1]")
+FILE = click.Path(dir_okay=False, path_type=str)
+FOLDER = click.Path(file_okay=False, path_type=str)
+
+
+def setting_option(key: str, *decls: str, **kwargs: Any) -> Callable[..., Any]:
+    """A click option for the setting ``key``: help, environment variable and default come from the schema; the
+    value is None when not given, so the configuration (see ``repo_auditor.config``) decides."""
+    from repo_auditor.config.schema import SETTINGS_BY_KEY
+
+    setting = SETTINGS_BY_KEY[key]
+    extra = [f"env var: {setting.env_var}"]
+    default = setting.default
+    if default not in (None, ()):
+        extra.append(f"default: {default:g}" if isinstance(default, float) else f"default: {default}")
+    help_text = kwargs.pop("help", None) or setting.help
+    help_text = help_text[0].upper() + help_text[1:] + "."
+    return click.option(*decls, help=f"{help_text}  [{'; '.join(extra)}]", default=None, **kwargs)
+
+
+def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--model, --sub-model, --api-base, --timeout, --retries: for every command that calls a model."""
+    options = [
+        setting_option("model", "--model", "-m", metavar="MODEL"),
+        setting_option("sub_model", "--sub-model", metavar="MODEL"),
+        setting_option("api_base", "--api-base", metavar="URL"),
+        setting_option("timeout", "--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS"),
+        setting_option("retries", "--retries", type=click.IntRange(min=0), metavar="N"),
+    ]
+    return _apply(fn, options)
+
+
+def budget_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        setting_option("max_iterations", "--max-iterations", type=click.IntRange(min=1), metavar="N"),
+        setting_option("max_llm_calls", "--max-llm-calls", type=click.IntRange(min=1), metavar="N"),
+        setting_option("max_output_chars", "--max-output-chars", type=click.IntRange(min=1), metavar="N"),
+        setting_option("max_cost", "--max-cost", type=click.FloatRange(min=0, min_open=True), metavar="USD"),
+        setting_option("max_time", "--max-time", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS"),
+        setting_option("max_depth", "--max-depth", type=click.IntRange(min=1), metavar="N"),
+    ]
+    return _apply(fn, options)
+
+
+def scope_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--include / --exclude (repeatable; gitignore syntax); a .repo-auditor-ignore file in the repository adds to
+    --exclude."""
+    options = [
+        setting_option("include", "--include", multiple=True, metavar="GLOB",
+                       help="only files matching this glob (repeatable; gitignore syntax)"),
+        setting_option("exclude", "--exclude", multiple=True, metavar="GLOB",
+                       help="leave out files matching this glob (repeatable; gitignore syntax; "
+                            ".repo-auditor-ignore adds more)"),
+    ]
+    return _apply(fn, options)
+
+
+def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--template-dir, --trace, --verbose, --quiet, --debug."""
+    options = [
+        setting_option("template_dir", "--template-dir", type=FOLDER),
+        setting_option("trace", "--trace", type=FILE),
+        click.option("--verbose", "-v", is_flag=True, help="Print every turn (reasoning, code, output) to stderr."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress on stderr."),
+        debug_option,
+    ]
+    return _apply(fn, options)
 
 
 def model_and_budget_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Everything the audit and architecture commands share."""
     options = [
-        click.option("--model", "-m", help="litellm model for the exploring model, e.g. openai/gpt-4o "
-                     "[env REPO_AUDITOR_MODEL]"),
-        click.option("--sub-model", help="cheaper model for llm_query sub-calls (default: --model)"),
-        click.option("--api-base", help="base URL of an OpenAI-compatible endpoint (vLLM, Ollama, a proxy)"),
-        click.option("--max-iterations", type=int, help="most exploration turns [20]"),
-        click.option("--max-llm-calls", type=int, help="most sub-model calls [50]"),
-        click.option("--max-output-chars", type=int, help="most sandbox output characters shown per turn [10000]"),
-        click.option("--max-cost", type=float, help="stop at this many US dollars (root and sub-calls)"),
-        click.option("--max-time", type=float, help="stop after this many seconds"),
-        MAX_DEPTH_OPTION,
-        click.option("--ref", help="audit this branch, tag or commit instead of the work tree (e.g. HEAD~3)"),
-        click.option("--format", "format_", type=click.Choice(["markdown", "json"]), default=None,
-                     help="report format [markdown]"),
-        click.option("--output", "-o", help="write the report to this file instead of stdout"),
-        click.option("--template-dir", help="folder of jinja2 templates overriding the shipped ones"),
-        click.option("--trace", help="write a JSONL trace of every model request, reply and execution"),
-        click.option("--verbose", "-v", is_flag=True, help="print every turn (reasoning, code, output) to stderr"),
-        click.option("--quiet", "-q", is_flag=True, help="no progress on stderr"),
-        debug_option,
+        model_options, budget_options, scope_options,
+        click.option("--ref", help="Audit this branch, tag or commit instead of the work tree (e.g. HEAD~3)."),
+        setting_option("format", "--format", "format_", type=click.Choice(["markdown", "json"])),
+        setting_option("output", "--output", "-o", type=FILE),
+        run_options,
     ]
+    return _apply(fn, options)
+
+
+def dry_run_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--dry-run", is_flag=True, help="Show the files in scope, the estimated tokens and a cost "
+                        "range for the model, and stop before any model request.")(fn)
+
+
+def _apply(fn: Callable[..., Any], options: list[Callable[..., Any]]) -> Callable[..., Any]:
     for option in reversed(options):
         fn = option(fn)
     return fn
@@ -86,55 +148,103 @@ def check_output(output: str | None) -> None:
         raise ConfigurationError(f"cannot write the report to {output}: it is a folder; name a file")
 
 
+def settings_from(flags: dict[str, Any]) -> dict[str, Any]:
+    """The setting values among a command's parameters (``format_`` -> ``format``); the rest stay in ``flags``."""
+    from repo_auditor.config.schema import SETTINGS_BY_KEY
+
+    if "format_" in flags:
+        flags["format"] = flags.pop("format_")
+    return {key: flags.pop(key) for key in list(flags) if key in SETTINGS_BY_KEY}
+
+
 def resolve_models(cfg: Any) -> tuple[Any, Any]:
     """The main and sub models from the configuration, checked without spending anything."""
-    from repo_auditor.errors import ConfigurationError, LMAuthenticationError, LMNotFoundError
-    from repo_auditor.rlm.lm import LM
+    from repo_auditor.errors import ConfigurationError
 
     if not cfg.model:
         raise ConfigurationError(
             "no model configured: pass --model (e.g. --model openai/gpt-4o), set REPO_AUDITOR_MODEL, "
-            'or add model = "..." to .repo-auditor.toml'
+            "or add model = \"...\" to your config file (`audit-repo config` shows where it is)"
         )
-    models = []
-    for name in (cfg.model, cfg.sub_model):
-        if not name:
-            models.append(None)
-            continue
-        lm = LM(name, api_base=cfg.api_base)
-        check = lm.check()
-        if check.provider is None:
-            raise LMNotFoundError(check.problems[0], model=name)
-        if check.missing_env_vars:
-            if not cfg.api_base:
-                raise LMAuthenticationError(check.problems[-1], model=name)
-            # A self-hosted endpoint often needs no key; the OpenAI client still insists on one.
-            lm = LM(name, api_base=cfg.api_base, api_key="no-key")
-        models.append(lm)
-    return models[0], models[1]
+    return build_lm(cfg.model, cfg), (build_lm(cfg.sub_model, cfg) if cfg.sub_model else None)
+
+
+def build_lm(name: str, cfg: Any) -> Any:
+    """One model with the configured endpoint, timeout and retries, and its key from the environment or the user's
+    key file; raises when litellm cannot place the model or no key is set."""
+    from repo_auditor.config import KeyStore
+    from repo_auditor.doctor import unknown_model_message
+    from repo_auditor.errors import LMAuthenticationError, LMNotFoundError
+    from repo_auditor.rlm.lm import LM
+
+    settings = {"api_base": cfg.api_base, "timeout": cfg.timeout, "num_retries": cfg.retries}
+    check = LM(name, **settings).check()
+    if check.provider is None:
+        raise LMNotFoundError(unknown_model_message(name), model=name)
+    if not check.missing_env_vars:
+        return LM(name, **settings)
+    key = KeyStore().key_for(check.provider)
+    if key:
+        return LM(name, api_key=key, **settings)
+    if cfg.api_base:  # a self-hosted endpoint often needs no key; the OpenAI client still insists on one
+        return LM(name, api_key="no-key", **settings)
+    raise LMAuthenticationError(
+        f"{name}: no API key: set {' or '.join(check.missing_env_vars)}, or run "
+        f"`audit-repo keys set {check.provider}`", model=name)
+
+
+def open_in_scope(path: Path, ref: str | None, cfg: Any) -> Any:
+    """The repository at ``path`` and ``ref`` with only the files in scope (``--include``/``--exclude``, the
+    repository's own include/exclude and its ``.repo-auditor-ignore``)."""
+    from repo_auditor.repository import Repository
+    from repo_auditor.repository.scope import FileScope, narrow
+
+    repo = Repository.open(path, ref=ref)
+    try:
+        return narrow(repo, FileScope((cfg.include, cfg.repository_include), cfg.exclude))
+    except BaseException:
+        repo.close()
+        raise
+
+
+def warn_ignored(cfg: Any, quiet: bool) -> None:
+    """Say on stderr which keys of the audited repository's config file were not applied."""
+    if not quiet:
+        for note in cfg.ignored:
+            click.echo(f"warning: ignored {note}", err=True)
+
+
+def budgets_from(cfg: Any) -> Any:
+    from repo_auditor.audit.pipeline import Budgets
+
+    return Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
+                   max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time,
+                   max_depth=cfg.max_depth)
+
+
+def with_what_ran(report: Any, cfg: Any, lm: Any, sub_lm: Any, started: float) -> Any:
+    """``report`` with the models, strategy and budgets, scope, and the command's wall time (also the coverage
+    time, so the two never disagree)."""
+    import dataclasses
+    import time
+
+    from repo_auditor.findings import RunInfo
+
+    models = {"explore": lm.model, "sub-calls": (sub_lm or lm).model, "synthesis": lm.model}
+    limits = [f"{cfg.max_iterations} turns", f"{cfg.max_llm_calls} sub-calls"]
+    limits += [f"${cfg.max_cost:g}"] if cfg.max_cost else []
+    limits += [f"{cfg.max_time:g} s"] if cfg.max_time else []
+    scope = [f"include {', '.join(g)}" for g in (cfg.include, cfg.repository_include) if g]
+    scope += [f"exclude {', '.join(cfg.exclude)}"] if cfg.exclude else []
+    strategy = (f"RLM exploration (at most {', '.join(limits)}) -> synthesis -> verification against the code"
+                + (f"; files: {'; '.join(scope)}" if scope else ""))
+    wall = time.monotonic() - started
+    return dataclasses.replace(report, run=RunInfo(models, strategy, wall),
+                               coverage=dataclasses.replace(report.coverage, seconds=wall))
 
 
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
-
-
-class ProgressLine:
-    """One status line on stderr, rewritten after each turn: iteration k/N, sub-calls, tokens, cost, elapsed."""
-
-    def __init__(self) -> None:
-        self.width = 0
-
-    def __call__(self, step: Any, progress: Any) -> None:
-        line = (f"iteration {progress.iteration}/{progress.max_iterations} · {progress.sub_calls} sub-calls · "
-                f"{progress.tokens:,} tokens · ${progress.cost:.4f} · {progress.elapsed:.0f} s")
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(line)
-
-    def close(self) -> None:
-        if self.width:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
 
 
 def mention_trace_viewer(trace: str | None) -> None:
@@ -144,11 +254,11 @@ def mention_trace_viewer(trace: str | None) -> None:
 
 
 def emit_report(text: str, output: str | None) -> None:
-    """The report to stdout, or to ``output`` (written whole, then renamed, so a failure never leaves half a file)."""
+    """The report to stdout, or to ``output`` (written whole, then renamed, so a failure never leaves half a file;
+    created with the permissions the umask allows, like any file the user writes)."""
     if not output:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    import os
     import tempfile
 
     target = Path(output)
@@ -157,6 +267,7 @@ def emit_report(text: str, output: str | None) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -169,3 +280,9 @@ def partial_notice(report: Any) -> None:
     stop = report.stopped
     trace = f"; trace: {stop.trace} (view it with `audit-repo trace view {stop.trace}`)" if stop.trace else ""
     click.echo(f"partial report: the run stopped early ({stop.reason}: {stop.detail}){trace}", err=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -8,53 +8,55 @@ from typing import Any
 
 import click
 
-from repo_auditor.cli import EXIT_FINDINGS, debug_option, main
-from repo_auditor.cli.options import MAX_DEPTH_OPTION, mention_trace_viewer
-
-SEVERITIES = ("low", "medium", "high", "critical")
-FOCUSES = ("general", "security", "correctness", "performance", "tests")
+from repo_auditor.cli import EXIT_FINDINGS, EXIT_PARTIAL, main
+from repo_auditor.cli.options import (
+    FILE,
+    budget_options,
+    check_output,
+    dry_run_option,
+    mention_trace_viewer,
+    model_options,
+    partial_notice,
+    preflight,
+    run_options,
+    scope_options,
+    setting_option,
+    settings_from,
+)
+from repo_auditor.config.schema import FOCUSES, SEVERITIES
 
 
 @main.command("review")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--base", required=True, help="branch, tag or SHA the change is compared against (its merge base "
-              "with --head is used, as in a pull request)")
-@click.option("--head", help="the reviewed commit [HEAD]")
-@click.option("--focus", type=click.Choice(FOCUSES), default="general", show_default=True, help="what to look for")
-@click.option("--question", help="a question about the change, answered in the summary")
-@click.option("--fail-on", type=click.Choice(SEVERITIES), help="exit with status 3 when a VERIFIED finding is at "
-              "or above this severity")
+@click.option("--base", required=True, help="Branch, tag or SHA the change is compared against (its merge base "
+              "with --head is used, as in a pull request).")
+@click.option("--head", help="The reviewed commit.  [default: HEAD]")
+@setting_option("review.focus", "--focus", type=click.Choice(FOCUSES))
+@click.option("--question", help="A question about the change, answered in the summary.")
+@setting_option("review.fail_on", "--fail-on", type=click.Choice(SEVERITIES),
+                help="exit with status 3 when a VERIFIED finding is at or above this severity")
 @click.option("--format", "format_", type=click.Choice(["markdown", "json", "sarif", "github"]), default="markdown",
-              show_default=True, help="markdown (a PR comment), json, sarif (code scanning), github (annotations)")
-@click.option("--output", "-o", help="write the output to this file instead of stdout")
-@click.option("--post", type=click.Choice(["github"]), help="create or update the PR comment (Markdown) through the "
-              "GitHub API; needs GITHUB_TOKEN and GITHUB_REPOSITORY")
-@click.option("--pr", type=click.IntRange(min=1), help="pull request number [from GITHUB_EVENT_PATH]")
-@click.option("--api-url", default=None, help="GitHub API URL, for GitHub Enterprise [https://api.github.com]")
-@click.option("--incremental", is_flag=True, help="review only the commits since the head recorded in the existing "
-              "review comment (or --baseline), keeping earlier findings that still apply")
+              show_default=True, help="markdown (a PR comment), json, sarif (code scanning), github (annotations).")
+@click.option("--output", "-o", type=FILE, help="Write the output to this file instead of stdout.")
+@click.option("--post", type=click.Choice(["github"]), help="Create or update the PR comment (Markdown) through the "
+              "GitHub API; needs GITHUB_TOKEN and GITHUB_REPOSITORY.")
+@click.option("--pr", type=click.IntRange(min=1), help="Pull request number.  [default: from GITHUB_EVENT_PATH]")
+@click.option("--api-url", default=None, help="GitHub API URL, for GitHub Enterprise.  [env var: GITHUB_API_URL; "
+              "default: https://api.github.com]")
+@click.option("--incremental", is_flag=True, help="Review only the commits since the head recorded in the existing "
+              "review comment (or --baseline), keeping earlier findings that still apply.")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
-              help="a previous Markdown review (its hidden marker) to review incrementally from")
-@click.option("--diff-budget", type=click.IntRange(min=0), help="characters of diff given to the model in full "
-              "[60000]; the rest is skimmed or listed")
-@click.option("--model", "-m", help="litellm model for the exploring model [env REPO_AUDITOR_MODEL]")
-@click.option("--sub-model", help="cheaper model for llm_query sub-calls (default: --model)")
-@click.option("--api-base", help="base URL of an OpenAI-compatible endpoint")
-@click.option("--max-iterations", type=int, help="most exploration turns [20]")
-@click.option("--max-llm-calls", type=int, help="most sub-model calls [50]")
-@click.option("--max-output-chars", type=int, help="most sandbox output characters shown per turn [10000]")
-@click.option("--max-cost", type=float, help="stop at this many US dollars")
-@click.option("--max-time", type=float, help="stop after this many seconds")
-@MAX_DEPTH_OPTION
-@click.option("--template-dir", help="folder of jinja2 templates overriding the shipped ones (review.md.j2)")
-@click.option("--trace", help="write a JSONL trace of every model request, reply and execution")
-@click.option("--verbose", "-v", is_flag=True, help="print every turn to stderr")
-@click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
-@debug_option
-def review_command(path: Path, base: str, head: str | None, focus: str, question: str | None, fail_on: str | None,
-                   format_: str, output: str | None, post: str | None, pr: int | None, api_url: str | None,
-                   incremental: bool, baseline: Path | None, diff_budget: int | None, verbose: bool, quiet: bool,
-                   **flags: Any) -> None:
+              help="A previous Markdown review (its hidden marker) to review incrementally from.")
+@setting_option("review.diff_budget", "--diff-budget", type=click.IntRange(min=0), metavar="CHARS")
+@model_options
+@budget_options
+@scope_options
+@dry_run_option
+@run_options
+def review_command(path: Path, base: str, head: str | None, focus: str | None, question: str | None,
+                   fail_on: str | None, format_: str, output: str | None, post: str | None, pr: int | None,
+                   api_url: str | None, incremental: bool, baseline: Path | None, diff_budget: int | None,
+                   verbose: bool, quiet: bool, dry_run: bool, **flags: Any) -> None:
     """Review the change from --base to --head in the repository at PATH; findings point at head lines.
 
     \b
@@ -67,12 +69,16 @@ def review_command(path: Path, base: str, head: str | None, focus: str, question
       audit-repo review . --base "$BASE_SHA" --post github --incremental      (in GitHub Actions)
     """
     from repo_auditor import config as config_module
-    from repo_auditor.audit.pipeline import Budgets
-    from repo_auditor.cli.options import ProgressLine, emit_report, resolve_models, stderr_is_terminal
+    from repo_auditor.cli.options import (
+        budgets_from,
+        emit_report,
+        open_in_scope,
+        resolve_models,
+        warn_ignored,
+    )
+    from repo_auditor.cli.progress import RunProgress
     from repo_auditor.findings import Severity
     from repo_auditor.report.review import render_result
-    from repo_auditor.repository import Repository
-    from repo_auditor.review.diff import DEFAULT_DIFF_BUDGET_CHARS
     from repo_auditor.review.pipeline import review
 
     if baseline is not None and not incremental:
@@ -80,28 +86,32 @@ def review_command(path: Path, base: str, head: str | None, focus: str, question
     if incremental and post is None and baseline is None:
         raise click.UsageError("--incremental needs the previous review: add --post github (reads the PR comment) "
                                "or --baseline FILE")
-    cfg = config_module.resolve({**flags, "format": None, "output": None},
-                                repo_dir=path if path.is_dir() else None)
+    settings = {**settings_from(flags), "review.focus": focus, "review.fail_on": fail_on,
+                "review.diff_budget": diff_budget}
+    cfg = config_module.resolve(settings, repo_dir=path if path.is_dir() else None)
+    warn_ignored(cfg, quiet)
+    focus, fail_on = cfg["review.focus"], cfg["review.fail_on"]
     client = pr_number = None
     if post == "github":
         client, pr_number = _github(pr, api_url)
-    repo = Repository.open(path, ref=head or "HEAD")
+    repo = open_in_scope(path, head or "HEAD", cfg)
+    if dry_run:
+        from repo_auditor.cli.dryrun import review_estimate
+
+        with repo:
+            click.echo(review_estimate(repo, base, cfg))
+        return
     previous = existing = None
     if incremental:
         previous, existing = _previous(baseline, client, pr_number)
+    check_output(output)
+    preflight(cfg, repo)
     lm, sub_lm = resolve_models(cfg)
-    budgets = Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
-                      max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time,
-                      max_depth=cfg.max_depth)
-    progress = None if quiet or verbose or not stderr_is_terminal() else ProgressLine()
-    try:
-        with repo:
-            result = review(repo, base, focus=focus, question=question, lm=lm, sub_lm=sub_lm, budgets=budgets,
-                            diff_budget_chars=DEFAULT_DIFF_BUDGET_CHARS if diff_budget is None else diff_budget,
-                            previous=previous, verbose=verbose, trace=cfg.trace, on_step=progress)
-    finally:
-        if progress is not None:
-            progress.close()
+    with repo, RunProgress.for_command(quiet=quiet, verbose=verbose, models=(lm, sub_lm)) as progress:
+        progress.stage("reviewing")
+        result = review(repo, base, focus=focus, question=question, lm=lm, sub_lm=sub_lm,
+                        budgets=budgets_from(cfg), diff_budget_chars=cfg["review.diff_budget"], previous=previous,
+                        verbose=verbose, trace=cfg.trace, on_step=progress.on_step)
     emit_report(render_result(result, format_, template_dir=cfg.template_dir), output)
     if client is not None and pr_number is not None:
         body = render_result(result, "markdown", template_dir=cfg.template_dir)
@@ -113,9 +123,14 @@ def review_command(path: Path, base: str, head: str | None, focus: str, question
     failing = bool(fail_on) and result.fails_at(Severity[fail_on.upper()])
     if failing and not quiet:
         click.echo(f"failing: a verified finding is at or above {fail_on} (exit {EXIT_FINDINGS})", err=True)
-    mention_trace_viewer(cfg.trace)
+    if result.report.partial:
+        partial_notice(result.report)
+    else:
+        mention_trace_viewer(cfg.trace)
     if failing:
         click.get_current_context().exit(EXIT_FINDINGS)
+    if result.report.partial:
+        click.get_current_context().exit(EXIT_PARTIAL)
 
 
 def _github(pr: int | None, api_url: str | None) -> tuple[Any, int]:

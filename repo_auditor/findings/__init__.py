@@ -3,7 +3,7 @@
 ::
 
     finding.py  Finding, Severity, Location: one claim, parsed defensively from untrusted model output
-    report.py   Coverage, ModelUsage, RepoInfo, Report: the data every job's report is made of (JSON schema v1)
+    report.py   Coverage, ModelUsage, RepoInfo, RunInfo, Report: the data every job's report is made of (JSON schema v1)
     verify.py   build_report / verify_findings: every cited location re-read at the audited ref, then ranked
 
 Shared by the audit, review and architecture jobs; imports nothing from them.
@@ -32,6 +32,7 @@ from repo_auditor.findings.report import (
     ModelUsage,
     RepoInfo,
     Report,
+    RunInfo,
     Stop,
     load_report,
     report_schema,
@@ -42,7 +43,7 @@ from repo_auditor.findings.verify import SourceTree, Synthesizer, build_report, 
 __all__ = [
     "MAX_EVIDENCE_CHARS", "MAX_EVIDENCE_LINES", "MAX_LINE_NUMBER", "MAX_PATH_CHARS", "MAX_TEXT_CHARS",
     "MAX_TITLE_CHARS", "SCHEMA_VERSION", "Coverage", "Finding", "FindingParseProblem", "Location", "ModelUsage",
-    "RepoInfo", "Report", "Severity", "Stop", "SourceTree", "Synthesizer", "build_report", "clean_evidence", "dedupe",
+    "RepoInfo", "Report", "RunInfo", "Severity", "Stop", "SourceTree", "Synthesizer", "build_report", "clean_evidence", "dedupe",
     "load_report", "parse_findings", "rank", "report_schema", "strip_line_numbers", "verify_findings",
     "web_url_from_remote",
 ]

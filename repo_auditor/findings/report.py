@@ -87,10 +87,24 @@ class ModelUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float | None = None
+    stage: str | None = None  # "explore", "sub-calls", "synthesis", ...
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "calls": self.calls, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "cost_usd": self.cost}
+                "completion_tokens": self.completion_tokens, "cost_usd": self.cost, "stage": self.stage}
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What ran: the models by role (``{"explore": "openai/gpt-4o", "sub-calls": ...}``), the strategy in a few
+    words with its budgets, and the wall time of the whole command in seconds."""
+
+    models: dict[str, str]
+    strategy: str
+    wall_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"models": dict(self.models), "strategy": self.strategy, "wall_seconds": round(self.wall_seconds, 3)}
 
 
 _SCP_REMOTE = re.compile(r"^(?:[\w.+-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>[^\s]+)$")
@@ -204,6 +218,7 @@ class Report:
     stopped: Stop | None = None  # set when the run ended early: the report holds what was gathered by then
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     tool_version: str = field(default_factory=lambda: _tool_version())
+    run: RunInfo | None = None  # set by the command that ran the audit
 
     @property
     def partial(self) -> bool:
@@ -268,6 +283,7 @@ class Report:
             "stopped": None if self.stopped is None else self.stopped.to_dict(),
             "coverage": self.coverage.to_dict(),
             "usage": [u.to_dict() for u in self.usage],
+            "run": self.run.to_dict() if self.run is not None else None,
             "trajectory": [_jsonable(step) for step in self.trajectory],
         }
 
@@ -318,7 +334,9 @@ def _report_from_dict(data: Any) -> Report:
         question=str(data["question"]), answer=str(data["answer"]), findings=findings, coverage=coverage,
         repo=RepoInfo(str(repo["path"]), repo["ref"], repo["commit"], repo["web_url"]),
         usage=tuple(ModelUsage(str(u["model"]), int(u["calls"]), int(u["prompt_tokens"]),
-                               int(u["completion_tokens"]), u["cost_usd"]) for u in data["usage"]),
+                               int(u["completion_tokens"]), u["cost_usd"], u.get("stage")) for u in data["usage"]),
+        run=RunInfo({str(k): str(v) for k, v in run["models"].items()}, str(run["strategy"]),
+                    float(run["wall_seconds"])) if (run := data.get("run")) else None,
         trajectory=tuple(dict(step) for step in data["trajectory"]),
         problems=tuple(FindingParseProblem(p["index"], str(p["message"]), str(p["raw"]))
                        for p in data["rejected_findings"]),

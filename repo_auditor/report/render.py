@@ -301,6 +301,15 @@ def render_review(report: Report, review: dict[str, Any], template_dir: str | os
 ARCHITECTURE_TEMPLATE = "architecture.md.j2"
 
 
+def project_title(inventory: Any) -> str:
+    """The project's name from the build file at the repository root when there is one (``pyproject.toml``,
+    ``package.json``, ``Cargo.toml``...), else the folder name."""
+    for component in inventory.components:
+        if component.manifest and "/" not in component.manifest:
+            return component.name
+    return inventory.repository
+
+
 def render_architecture(report: Any, template_dir: str | os.PathLike[str] | None = None) -> str:
     """Render an ``architecture.report.ArchitectureReport`` as Markdown through ``architecture.md.j2`` (looked up
     first in ``template_dir``). The context is the inventory (``inv``), the Mermaid source, the changes and the
@@ -313,6 +322,7 @@ def render_architecture(report: Any, template_dir: str | os.PathLike[str] | None
     changes = report.changes
     context: dict[str, Any] = {
         "inv": report.inventory,
+        "title": project_title(report.inventory),
         "mermaid": report.mermaid.rstrip("\n"),
         "changes": changes,
         "changes_lists": [] if changes is None else changes.listed(),

@@ -31,7 +31,7 @@ import os
 import posixpath
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from repo_auditor.errors import (
@@ -82,6 +82,7 @@ class Repository:
         self._cache_root = cache_root
         self._verified_tree = False  # the extraction at this ref was checked (or written) by this object
         self.subdir = ""  # the folder of the git repository this tree is scoped to ("" = its top level)
+        self._full: Repository | None = None  # the tree this one was narrowed from (see ``restricted``)
 
     # -- opening --------------------------------------------------------------------------------------------------
 
@@ -235,6 +236,8 @@ class Repository:
         """
         if self.ref is None:
             return self.root
+        if self._full is not None:  # a superset on disk is fine: ripgrep is given the file names
+            return self._full.search_root()
         assert self.commit is not None and self._git is not None
         name = self.commit if not self.subdir else f"{self.commit}-{hashlib.sha1(self.subdir.encode()).hexdigest()[:12]}"
         final = self._cache_root / "trees" / name
@@ -260,6 +263,16 @@ class Repository:
                 shutil.rmtree(staging, ignore_errors=True)
         self._verified_tree = True
         return final
+
+    def restricted(self, keep: Callable[[str], bool]) -> Repository:
+        """This tree with only the files whose path ``keep`` accepts (see ``repository.scope``); it shares the git
+        process, so close either one."""
+        narrowed = Repository(root=self.root, ref=self.ref, commit=self.commit,
+                              files=[e for e in self.files if keep(e.path)], gitcmd=self._git,
+                              cache_root=self._cache_root)
+        narrowed.subdir = self.subdir
+        narrowed._full = self._full or self
+        return narrowed
 
     def remote_url(self, name: str = "origin") -> str | None:
         """The URL of the remote ``name`` as configured (for links to lines in reports), or None."""

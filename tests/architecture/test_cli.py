@@ -19,6 +19,7 @@ from repo_auditor.architecture import Inventory
 from repo_auditor.architecture.report import REPORT_SCHEMA_VERSION, report_schema
 from repo_auditor.cli import main
 from tests.architecture.conftest import FIXTURES
+from tests.cli.test_audit_cli import PROGRESS_LINE
 from tests.gitrepo import GitRepo
 from tests.support.openai_server import OpenAIServer
 from tests.support.scripted_lm import code_reply
@@ -54,7 +55,7 @@ def architecture(runner: CliRunner, *args: str):
 
 def one_line_error(result) -> str:
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = [line for line in result.stderr.strip().splitlines() if not PROGRESS_LINE.match(line)]
     assert len(lines) == 1, result.stderr
     return lines[0]
 
