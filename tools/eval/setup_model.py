@@ -48,7 +48,7 @@ MODELS = {
         parts=22,
         version="0.2.0",
         size=1_117_320_768,
-        sha256=None,  # filled in below once measured
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",  # measured 2026-12-01
     ),
     "0.5b": ModelSpec(
         key="0.5b",
