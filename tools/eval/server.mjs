@@ -36,6 +36,7 @@ const toHistory = (messages) => messages.map((m) => m.role === "assistant" ? { t
 
 let queue = Promise.resolve();
 async function complete(body, signal) {
+  if (signal.aborted) { console.error("[server] client left while queued: skipped"); return [499, {}]; }
   const history = [...toHistory(body.messages ?? []), { type: "model", response: [] }];
   const promptTokens = chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length;
   const room = context.contextSize - promptTokens - 1;
@@ -54,7 +55,8 @@ async function complete(body, signal) {
   const completionTokens = used.usedOutputTokens;
   const timings = { prompt_n: used.usedInputTokens, prompt_ms: (tFirst ?? t1) - t0, predicted_n: completionTokens, predicted_ms: t1 - (tFirst ?? t1) };
   console.error(`[server] prompt ${promptTokens} (evaluated ${timings.prompt_n}) in ${(timings.prompt_ms / 1000).toFixed(1)} s, `
-    + `generated ${completionTokens} in ${(timings.predicted_ms / 1000).toFixed(1)} s, stop=${res.metadata.stopReason}`);
+    + `generated ${completionTokens} in ${(timings.predicted_ms / 1000).toFixed(1)} s, stop=${res.metadata.stopReason}`
+    + (signal.aborted ? " (client left; the evaluated prompt stays cached for its retry)" : ""));
   return [200, {
     id: `chatcmpl-${Date.now()}`, object: "chat.completion", created: Math.floor(Date.now() / 1000), model: opt.name,
     choices: [{ index: 0, message: { role: "assistant", content: res.response },
