@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import io
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -71,6 +72,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("extra", nargs="*", help="audit-repo arguments instead of the default fixture run (after --)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so the server is stopped by its PID
     os.chdir(ROOT)
     if args.api_base:
         return run_cli(args.api_base, args.name, args.timeout, args.extra)
