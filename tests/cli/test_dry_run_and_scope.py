@@ -8,18 +8,16 @@ import os
 import stat
 
 from repo_auditor.cli import main
-from tests.cli.test_audit_cli import (  # noqa: F401
-    QUESTION,
+from tests.cli.conftest import QUESTION
+from tests.cli.test_audit_cli import (
     audit,
     script_exploration,
-    server,  # noqa: F401 - fixtures
-    shop,
 )
 from tests.support.openai_server import Reply
 from tests.support.scripted_lm import code_reply
 
 
-def test_audit_dry_run_makes_no_model_request(runner, server, shop):  # noqa: F811
+def test_audit_dry_run_makes_no_model_request(runner, server, shop):
     result = runner.invoke(main, [str(shop.path), QUESTION, "--model", "openai/gpt-4o-mini", "--api-base",
                                   server.url, "--dry-run", "--max-iterations", "10"])
     assert result.exit_code == 0, result.stderr
@@ -32,7 +30,7 @@ def test_audit_dry_run_makes_no_model_request(runner, server, shop):  # noqa: F8
     assert 0 < low < high
 
 
-def test_dry_run_with_an_unpriced_model_and_a_cost_cap(runner, server, shop):  # noqa: F811
+def test_dry_run_with_an_unpriced_model_and_a_cost_cap(runner, server, shop):
     unpriced = runner.invoke(main, [str(shop.path), QUESTION, "-m", "openai/x", "--dry-run"])
     assert unpriced.exit_code == 0 and "cost        unknown" in unpriced.stdout
     capped = runner.invoke(main, [str(shop.path), QUESTION, "-m", "openai/gpt-4o", "--dry-run", "--max-cost", "0.01"])
@@ -40,7 +38,7 @@ def test_dry_run_with_an_unpriced_model_and_a_cost_cap(runner, server, shop):  #
     assert server.requests == []
 
 
-def test_review_dry_run_sizes_the_change(runner, server, shop):  # noqa: F811
+def test_review_dry_run_sizes_the_change(runner, server, shop):
     shop.write("app/db.py", shop.path.joinpath("app/db.py").read_text() + "\n# more\n")
     shop.commit("change")
     result = runner.invoke(main, ["review", str(shop.path), "--base", "v1", "-m", "openai/gpt-4o", "--dry-run"])
@@ -49,7 +47,7 @@ def test_review_dry_run_sizes_the_change(runner, server, shop):  # noqa: F811
     assert server.requests == []
 
 
-def test_include_exclude_and_the_ignore_file_narrow_what_the_model_sees(runner, server, shop):  # noqa: F811
+def test_include_exclude_and_the_ignore_file_narrow_what_the_model_sees(runner, server, shop):
     shop.write(".repo-auditor-ignore", "README.md\n")
     shop.commit("ignore the readme")
     dry = runner.invoke(main, [str(shop.path), QUESTION, "--dry-run", "--exclude", "app/__init__.py"])
@@ -64,7 +62,7 @@ def test_include_exclude_and_the_ignore_file_narrow_what_the_model_sees(runner, 
     assert "app/db.py:" in observation and "app/web.py" not in observation
 
 
-def test_report_file_honours_the_umask(runner, server, shop, tmp_path):  # noqa: F811
+def test_report_file_honours_the_umask(runner, server, shop, tmp_path):
     script_exploration(server)
     target = tmp_path / "report.md"
     old = os.umask(0o022)
@@ -76,14 +74,14 @@ def test_report_file_honours_the_umask(runner, server, shop, tmp_path):  # noqa:
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
 
 
-def test_timeout_reaches_the_model_call(runner, server, shop):  # noqa: F811
+def test_timeout_reaches_the_model_call(runner, server, shop):
     server.enqueue(Reply("too late", delay=3))
     result = audit(runner, server, shop.path, "--timeout", "0.5", "--retries", "0", "--quiet")
     assert result.exit_code == 1
     assert "after 1 attempt" in result.stderr and len(server.chat_requests) == 1
 
 
-def test_the_report_says_what_ran(runner, server, shop):  # noqa: F811
+def test_the_report_says_what_ran(runner, server, shop):
     import time
 
     from repo_auditor import __version__

@@ -12,12 +12,10 @@ import threading
 from pathlib import Path
 
 from repo_auditor.cli import main
-from tests.cli.test_audit_cli import (  # noqa: F401
-    QUESTION,
+from tests.cli.conftest import QUESTION
+from tests.cli.test_audit_cli import (
     audit,
     script_exploration,
-    server,  # noqa: F401 - fixtures
-    shop,
     submit_reply,
     synthesis_reply,
 )
@@ -54,7 +52,7 @@ def run_in_terminal(args: list[str], env: dict[str, str], timeout: float = 240) 
     return b"".join(chunks).decode("utf-8", "replace"), stdout.decode(), process.returncode
 
 
-def test_a_terminal_shows_a_line_that_keeps_ticking_during_a_model_call(server, shop, tmp_path):  # noqa: F811
+def test_a_terminal_shows_a_line_that_keeps_ticking_during_a_model_call(server, shop, tmp_path):
     server.enqueue(
         Reply(code_reply('print(grep("execute", glob="*.py"))', "Find the queries."), delay=2.6),
         submit_reply(), synthesis_reply(),
@@ -71,13 +69,13 @@ def test_a_terminal_shows_a_line_that_keeps_ticking_during_a_model_call(server, 
     before_first_reply = [f for f in frames if f.count("exploring") and "turn" not in f]
     seconds = {int(m[1]) for f in before_first_reply if (m := re.search(r"· (\d+) s$", f))}
     assert {0, 1, 2} <= seconds, frames  # the clock moved while the first model call was under way
-    after = [f for f in frames if "turn 1/20" in f]
+    after = [f for f in frames if re.search(r"turn [12]/20", f)]  # a redraw may land on turn 1 or 2
     assert after and "0 sub-calls" in after[0] and "tokens" in after[0] and "cost unknown" in after[0]
     assert any(f.startswith(("synthesis and verification",)) or "synthesis and verification" in f for f in frames)
     assert "\x1b[" in terminal  # rich redraws the line in place
 
 
-def test_a_log_gets_one_line_per_stage_and_turn(runner, server, shop):  # noqa: F811
+def test_a_log_gets_one_line_per_stage_and_turn(runner, server, shop):
     script_exploration(server)
     result = audit(runner, server, shop.path)
     assert result.exit_code == 0, result.stderr
@@ -89,7 +87,7 @@ def test_a_log_gets_one_line_per_stage_and_turn(runner, server, shop):  # noqa: 
     assert "cost unknown" in lines[6]  # openai/x has no price in litellm's table
 
 
-def test_github_actions_gets_log_groups(runner, server, shop, monkeypatch):  # noqa: F811
+def test_github_actions_gets_log_groups(runner, server, shop, monkeypatch):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     script_exploration(server)
     result = audit(runner, server, shop.path)
@@ -100,13 +98,13 @@ def test_github_actions_gets_log_groups(runner, server, shop, monkeypatch):  # n
     assert lines[-1] == "::endgroup::"
 
 
-def test_quiet_prints_nothing(runner, server, shop):  # noqa: F811
+def test_quiet_prints_nothing(runner, server, shop):
     script_exploration(server)
     result = audit(runner, server, shop.path, "--quiet")
     assert result.exit_code == 0 and result.stderr == ""
 
 
-def test_the_architecture_scan_reports_its_stage(runner, shop):  # noqa: F811
+def test_the_architecture_scan_reports_its_stage(runner, shop):
     result = runner.invoke(main, ["architecture", str(shop.path), "--no-llm"])
     assert result.exit_code == 0, result.stderr
     assert re.match(r"\[\s+\d+ s\] scanning\n\[\s+\d+ s\] done: scanning\n", result.stderr)
