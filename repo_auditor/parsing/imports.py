@@ -22,6 +22,7 @@ from functools import lru_cache
 from tree_sitter import Node, Parser, Query, QueryCursor
 
 from repo_auditor.parsing.grammars import load_language
+from repo_auditor.repository.languages import source_language
 
 # Bump when what a file yields changes; it is part of the cache key.
 SCAN_VERSION = "1"
@@ -116,7 +117,7 @@ def _string_content(node: Node) -> str:
 
 def scan_source(language: str, source: bytes) -> FileScan:
     """Imports, package and entry lines of one file in a ``SCANNED_LANGUAGES`` language."""
-    grammar = _grammar(language)
+    grammar = _grammar(source_language(language, source))
     tree = grammar.parser.parse(source)
     captures = QueryCursor(grammar.query).captures(tree.root_node)
     scan = FileScan()
