@@ -255,6 +255,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "method_declaration": _go_method,
         "type_spec": _go_type_spec,
         "type_alias": named("type"),
+        "method_elem": named("method"),  # an interface method (``method_spec`` in older grammars)
+        "method_spec": named("method"),
     },
     "rust": {
         "function_item": named("function"),
@@ -266,6 +268,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "impl_item": _rust_impl,
         "mod_item": named("module"),
         "type_item": named("type"),
+        "associated_type": named("type"),
         "macro_definition": named("macro"),
     },
     "java": {

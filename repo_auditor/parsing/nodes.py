@@ -23,10 +23,13 @@ def node_text(node: Node | None) -> str:
 GENERIC_ARGS = re.compile(r"[<\[].*$", re.S)
 
 
+# Pointers, references, Rust lifetimes and ``mut`` / ``dyn`` / ``const`` before a type: not part of its name.
+_REFERENCE_PREFIX = re.compile(r"^(?:[\s*&]+|'\w+|(?:mut|dyn|const)\b)+")
+
+
 def base_type_name(node: Node | None) -> str:
-    """``*pkg.Server[T]`` / ``&mut Foo<T>`` / ``a::b::Foo<T>`` -> ``Server`` / ``Foo`` / ``Foo``."""
-    text = GENERIC_ARGS.sub("", node_text(node)).strip().lstrip("*&").strip()
-    text = text.removeprefix("mut ").removeprefix("dyn ").strip()
+    """``*pkg.Server[T]`` / ``&'a mut Foo<T>`` / ``a::b::Foo<T>`` -> ``Server`` / ``Foo`` / ``Foo``."""
+    text = _REFERENCE_PREFIX.sub("", GENERIC_ARGS.sub("", node_text(node)).strip())
     for sep in ("::", "."):
         text = text.rsplit(sep, 1)[-1]
     return text

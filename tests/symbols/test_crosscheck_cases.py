@@ -109,6 +109,40 @@ CASES = {
             ("method", "Base.Satisfied", 7, 10),
         ],
     ),
+    # Rust: impl names without lifetimes, references, mut or dyn; associated types
+    "rust impls and associated types": (
+        "rust",
+        """
+        struct Walker;
+        impl<'a> Iterator for &'a mut Walker { type Item = u8; fn next(&mut self) -> Option<u8> { None } }
+        pub trait Iter {
+            type Item;
+            fn next(&mut self) -> Option<Self::Item>;
+        }
+        impl<'r> Show for &'r dyn Shape<'r> {}
+        """,
+        [
+            ("struct", "Walker", 1, 1),
+            ("impl", "Walker", 2, 2),
+            ("type", "Walker.Item", 2, 2),
+            ("method", "Walker.next", 2, 2),
+            ("trait", "Iter", 3, 6),
+            ("type", "Iter.Item", 4, 4),
+            ("method", "Iter.next", 5, 5),
+            ("impl", "Shape", 7, 7),
+        ],
+    ),
+    "go interface methods": (
+        "go",
+        """
+        package p
+        type Reader interface {
+        	Read(p []byte) (int, error)
+        	io.Closer
+        }
+        """,
+        [("interface", "Reader", 2, 5), ("method", "Reader.Read", 3, 3)],
+    ),
     # express's CommonJS definitions
     "js assignments": (
         "javascript",
