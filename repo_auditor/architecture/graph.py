@@ -14,7 +14,8 @@ How an import finds its target (anything else is external and makes no edge):
   ``_``).
 * java: the longest prefix of the imported name that some file of the tree declares as its ``package``.
 
-An edge is ``test_only`` when every import behind it comes from test code (``is_test_path``), a Rust
+An edge is ``test_only`` when every import behind it comes from test code (``is_test_path``; in Go only
+``_test.go`` files, as ``go build`` reads them), a Rust
 ``benches/`` or ``examples/`` folder, or names a crate its Cargo.toml lists only under ``[dev-dependencies]``.
 Go files under a ``//go:build ignore`` constraint yield no imports at all (``parsing.imports``). Cycles are
 computed on the other (production) edges only: a cycle through test code is not one the language would build.
@@ -178,9 +179,12 @@ def build_edges(resolver: Resolver, scans: dict[str, tuple[str, FileScan]]) -> l
     for path in sorted(scans):
         language, scan = scans[path]
         source = resolver.owners[path]
-        test_file = is_test_path(path) or (
-            language == "rust" and any(part in _RUST_NON_PRODUCT_DIRS for part in path.split("/")[:-1])
-        )
+        if language == "go":  # only _test.go files are test code; a package folder may be named "tests"
+            test_file = path.endswith("_test.go")
+        else:
+            test_file = is_test_path(path) or (
+                language == "rust" and any(part in _RUST_NON_PRODUCT_DIRS for part in path.split("/")[:-1])
+            )
         dev_crates = resolver.layout.dev_crates.get(source, frozenset())
         for imp in scan.imports:
             for target in sorted(resolver.targets(path, language, imp)):

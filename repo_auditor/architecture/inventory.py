@@ -46,6 +46,8 @@ from repo_auditor.parsing.imports import FileScan
 
 # Larger windows make git log slow on big histories and say little about current hotspots.
 MAX_SINCE_DAYS = 36_500
+# Change frequency needs a history: with fewer commits in the window there is no hotspot table.
+MIN_HOTSPOT_COMMITS = 2
 
 _RUST_MAIN_PATH = re.compile(r"(^|/)src/(main\.rs|bin/[^/]+\.rs|bin/[^/]+/main\.rs)$")
 
@@ -255,6 +257,10 @@ def _read_manifests(repo: SourceTree, included: list[SourceFile], notes: list[st
     return manifests
 
 
+# Folders of sample programs: their main functions are not entry points of the product.
+_EXAMPLE_DIRS = frozenset({"example", "examples", "_examples", "sample", "samples"})
+
+
 def _entry_points(
     manifests: list[Manifest],
     scans: dict[str, tuple[str, FileScan]],
@@ -276,6 +282,8 @@ def _entry_points(
                 )
             )
     for path, (language, scan) in scans.items():
+        if in_fixture_dir(path) or any(part in _EXAMPLE_DIRS for part in path.split("/")[:-1]):
+            continue  # a test program, fixture or example, not an entry point of the product
         for line in scan.entries:
             if line.kind == "rust-main" and not _RUST_MAIN_PATH.search(path):
                 continue
@@ -344,7 +352,8 @@ def _history(
     except history.HistoryUnavailable as exc:
         notes.append(f"history unavailable: {exc}")
         return HistoryInfo(available=False, since_days=since_days), []
-    lines = {e.path: e.lines for e in included}
+    # Hotspots are code: a CHANGELOG, CI YAML or built HTML changes often and says nothing about the design.
+    lines = {e.path: e.lines for e in included if is_code(e)}
     hotspots = []
     component_commits: dict[str, set[str]] = defaultdict(set)
     for path, file_churn in churn.files.items():
@@ -368,6 +377,9 @@ def _history(
     for owner, commits in component_commits.items():
         layout.components[owner].churn_commits = len(commits)
     hotspots.sort(key=lambda h: (-h.score, -h.lines_changed, h.path))
+    if churn.commits < MIN_HOTSPOT_COMMITS:
+        notes.append(f"{churn.commits} commit(s) in the history window: too few to rank hotspots")
+        hotspots = []
     info = HistoryInfo(
         True,
         since_days,

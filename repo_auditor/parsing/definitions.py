@@ -229,6 +229,11 @@ _JS = {
     "class_declaration": named("class"),
     "method_definition": _js_method,
     "variable_declarator": _js_variable,
+}
+
+# CommonJS definitions (``exports.x = function``, ``{ key: function }``) are JavaScript's way to define an API;
+# TypeScript code defines with declarations, and there the same shapes are mostly configuration objects.
+_JS_ONLY = {
     "assignment_expression": _js_assignment,
     "pair": _js_pair,
 }
@@ -247,7 +252,7 @@ _TS = {
 
 RULES: dict[str, dict[str, Rule]] = {
     "python": _PY,
-    "javascript": _JS,
+    "javascript": {**_JS, **_JS_ONLY},
     "typescript": _TS,
     "tsx": _TS,
     "go": {

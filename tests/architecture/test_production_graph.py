@@ -29,11 +29,13 @@ def test_a_go_external_test_package_makes_a_test_edge_and_no_cycle(tmp_path):
             "a/a.go": "package a\n",
             "b/b.go": 'package b\n\nimport "example.com/m/a"\n\nvar _ = a.X\n',
             "a/a_test.go": 'package a_test\n\nimport "example.com/m/b"\n',
+            "passes/tests/tests.go": 'package tests\n\nimport "example.com/m/a"\n',  # a package, not test code
         },
     )
     assert edges(inventory) == [
         ("example.com/m/a", "example.com/m/b", True),
         ("example.com/m/b", "example.com/m/a", False),
+        ("example.com/m/passes/tests", "example.com/m/a", False),
     ]
     assert inventory.cycles == []
     assert not any(e.in_cycle for e in inventory.edges)
@@ -94,3 +96,17 @@ def test_a_published_cargo_manifest_flagged_generated_is_still_read(tmp_path):
         },
     )
     assert [(c.name, c.kind) for c in inventory.components] == [("serde", "rust-crate")]
+
+
+def test_test_data_fixtures_and_examples_are_not_entry_points(tmp_path):
+    inventory = inventory_of(
+        tmp_path,
+        {
+            "go.mod": "module example.com/m\n",
+            "cmd/tool/main.go": "package main\n\nfunc main() {}\n",
+            "internal/x/testdata/prog/main.go": "package main\n\nfunc main() {}\n",
+            "examples/hello/main.go": "package main\n\nfunc main() {}\n",
+            "tests/fixtures/app.py": 'if __name__ == "__main__":\n    pass\n',
+        },
+    )
+    assert [(e.kind, e.path) for e in inventory.entry_points] == [("go-main", "cmd/tool/main.go")]
