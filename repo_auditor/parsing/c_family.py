@@ -63,8 +63,10 @@ def _c_function(node: Node) -> tuple[str, str, str] | None:
         return None
     if field(node, "type") is None and _MACRO_NAME.match(found[1]):
         # A macro name with a body and no return type: an annotation after a declaration, else a macro that
-        # defines something unnamed (``TEST(Suite, Name) {...}``), which is no definition.
-        return _annotated_definition(node)
+        # defines a function (``TEST(Suite, Name) {...}``), named by the macro as ctags does.
+        annotated = _annotated_definition(node)
+        if annotated is not None:
+            return annotated
     scope, name = found
     return ("method" if scope else "function", name, scope)
 
@@ -125,10 +127,16 @@ def _cpp_member_declaration(node: Node) -> tuple[str, str, str] | None:
                 named = _c_function_name(inner) if inner is not None else None
                 if named is not None and named[1]:
                     return ("method", named[1], named[0])
-        # else the annotation of the member declared just before (on its own line), or a macro call such as
-        # ``MOCK_METHOD(int, f, ())``: no name of a method here
-        return None
-    return ("method", found[1], found[0])
+        previous = node.prev_sibling
+        if (
+            previous is not None
+            and previous.type == "field_declaration"
+            and previous.children
+            and previous.children[-1].is_missing
+            and node.start_point.row - previous.end_point.row in (0, 1)
+        ):
+            return None  # the annotation of the member declared just before, on its own line
+    return ("method", found[1], found[0])  # MOCK_METHOD(int, f, ()) is named by its macro, as ctags does
 
 
 def _c_typedef(node: Node) -> tuple[str, str, str] | None:

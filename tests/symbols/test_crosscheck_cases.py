@@ -86,7 +86,7 @@ CASES = {
             ("method", "ExpectationBase.RetireAllPreRequisites", 10, 13),
         ],
     ),
-    "annotation on its own line, after const; macro-defined tests and mock methods": (
+    "annotation on its own line, after const; macro-defined tests and mock methods named by the macro as ctags": (
         "cpp",
         """
         class Base {
@@ -106,7 +106,9 @@ CASES = {
         [
             ("class", "Base", 1, 6),
             ("method", "Base.VerifyLocked", 3, 3),
+            ("method", "Base.MOCK_METHOD", 5, 5),
             ("method", "Base.Satisfied", 7, 10),
+            ("function", "TEST", 11, 13),
         ],
     ),
     # Rust: impl names without lifetimes, references, mut or dyn; associated types
