@@ -44,6 +44,7 @@ class Layout:
     python_roots: list[str]  # folders module names are relative to, deepest first ('' always last)
     go_modules: dict[str, str] = field(default_factory=dict)  # go.mod folder -> module path
     crates: dict[str, str] = field(default_factory=dict)  # crate name with '-' as '_' -> component name
+    dev_crates: dict[str, frozenset[str]] = field(default_factory=dict)  # crate component -> its dev-only crates
     npm_packages: dict[str, str] = field(default_factory=dict)  # package.json name -> component name
     python_projects: set[str] = field(default_factory=set)  # source folders of the Python projects seen
     directories: dict[str, str] = field(
@@ -118,6 +119,7 @@ def detect(paths: list[str], manifests: list[Manifest]) -> Layout:
             claimed = claim(folder, manifest.name or fallback, "rust-crate", manifest.path)
             if claimed:
                 layout.crates.setdefault((manifest.name or fallback).replace("-", "_"), claimed)
+                layout.dev_crates[claimed] = manifest.dev_only
         elif manifest.ecosystem == "go" and manifest.go_module:
             layout.go_modules[folder] = manifest.go_module
             claim(folder, manifest.go_module, "go-module", manifest.path)

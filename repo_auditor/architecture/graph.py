@@ -13,6 +13,12 @@ How an import finds its target (anything else is external and makes no edge):
 * rust: a ``use`` or ``extern crate`` whose first segment names a crate of the repository (``-`` read as
   ``_``).
 * java: the longest prefix of the imported name that some file of the tree declares as its ``package``.
+
+An edge is ``test_only`` when every import behind it comes from test code (``is_test_path``; in Go only
+``_test.go`` files, as ``go build`` reads them), a Rust
+``benches/`` or ``examples/`` folder, or names a crate its Cargo.toml lists only under ``[dev-dependencies]``.
+Go files under a ``//go:build ignore`` constraint yield no imports at all (``parsing.imports``). Cycles are
+computed on the other (production) edges only: a cycle through test code is not one the language would build.
 """
 
 from __future__ import annotations
@@ -23,11 +29,15 @@ from dataclasses import dataclass
 
 from repo_auditor.architecture.components import Layout
 from repo_auditor.architecture.model import Cycle, Edge
-from repo_auditor.architecture.tree import join
+from repo_auditor.architecture.tree import is_test_path, join
 from repo_auditor.parsing.imports import FileScan, Import
 
 _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 _JS_RUNTIME_EXTENSIONS = {".js": (".ts", ".tsx"), ".jsx": (".tsx",), ".mjs": (".mts",), ".cjs": (".cts",)}
+
+
+# Rust folders of code that is no part of a crate's library or binaries (cargo builds them with dev-dependencies).
+_RUST_NON_PRODUCT_DIRS = frozenset({"benches", "examples"})
 
 
 @dataclass
@@ -35,6 +45,7 @@ class _Counter:
     count: int
     example_path: str
     example_line: int
+    production: int = 0  # imports from product code
 
 
 class Resolver:
@@ -168,24 +179,39 @@ def build_edges(resolver: Resolver, scans: dict[str, tuple[str, FileScan]]) -> l
     for path in sorted(scans):
         language, scan = scans[path]
         source = resolver.owners[path]
+        if language == "go":  # only _test.go files are test code; a package folder may be named "tests"
+            test_file = path.endswith("_test.go")
+        else:
+            test_file = is_test_path(path) or (
+                language == "rust" and any(part in _RUST_NON_PRODUCT_DIRS for part in path.split("/")[:-1])
+            )
+        dev_crates = resolver.layout.dev_crates.get(source, frozenset())
         for imp in scan.imports:
             for target in sorted(resolver.targets(path, language, imp)):
                 if target == source:
                     continue
                 counter = counters.get((source, target))
                 if counter is None:
-                    counters[(source, target)] = _Counter(1, path, imp.line)
-                else:
-                    counter.count += 1
-    return [Edge(s, t, c.count, c.example_path, c.example_line) for (s, t), c in sorted(counters.items())]
+                    counter = counters[(source, target)] = _Counter(0, path, imp.line)
+                counter.count += 1
+                if not test_file and not (language == "rust" and imp.spec.replace("-", "_") in dev_crates):
+                    if not counter.production:  # the example is a production import when there is one
+                        counter.example_path, counter.example_line = path, imp.line
+                    counter.production += 1
+    return [
+        Edge(s, t, c.count, c.example_path, c.example_line, test_only=not c.production)
+        for (s, t), c in sorted(counters.items())
+    ]
 
 
 def find_cycles(nodes: list[str], edges: list[Edge]) -> tuple[list[Cycle], list[Edge]]:
-    """Strongly connected components of more than one node, each with one ordered cycle through its smallest
-    name; and the edges again with ``in_cycle`` set."""
+    """Strongly connected components of more than one node among the production edges (``test_only`` ones are
+    left out), each with one ordered cycle through its smallest name; and the edges again with ``in_cycle``
+    set."""
     successors: dict[str, list[str]] = defaultdict(list)
     for edge in edges:
-        successors[edge.source].append(edge.target)
+        if not edge.test_only:
+            successors[edge.source].append(edge.target)
     component_of: dict[str, int] = {}
     groups = _strongly_connected(sorted(set(nodes) | set(successors)), successors)
     cycles = []
@@ -203,7 +229,8 @@ def find_cycles(nodes: list[str], edges: list[Edge]) -> tuple[list[Cycle], list[
             e.count,
             e.example_path,
             e.example_line,
-            in_cycle=component_of[e.source] == component_of[e.target],
+            in_cycle=not e.test_only and component_of[e.source] == component_of[e.target],
+            test_only=e.test_only,
         )
         for e in edges
     ]

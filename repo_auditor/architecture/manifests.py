@@ -55,6 +55,7 @@ class Manifest:
     go_module: str | None = None  # go.mod: the module path
     is_crate: bool = False  # Cargo.toml: has a [package] table (a virtual workspace manifest has none)
     is_settings: bool = False  # settings.gradle: describes the build, not a module
+    dev_only: frozenset[str] = frozenset()  # Cargo.toml: crates only under [dev-dependencies] ('-' read as '_')
 
     @property
     def directory(self) -> str:
@@ -265,13 +266,19 @@ def _cargo_toml(path: str, text: str) -> Manifest:
     data = tomllib.loads(text)
     package = _table(data, "package")
     manifest = Manifest(path, "cargo", name=_text(package.get("name")), is_crate=bool(package))
+    names: dict[str, set[str]] = {}
     for section, dev in (("dependencies", False), ("dev-dependencies", True), ("build-dependencies", True)):
         for table in (_table(data, section), _table(data, "workspace", section)):
             for name, spec in table.items():
+                crate = str(spec.get("package", name) if isinstance(spec, dict) else name)
+                names.setdefault(section, set()).add(crate.replace("-", "_"))
                 if isinstance(spec, dict) and "path" in spec:
                     continue  # a crate of this repository, not an external dependency
                 version = spec.get("version", spec.get("git", "")) if isinstance(spec, dict) else str(spec)
                 manifest.dependencies.append(Dependency("cargo", str(name), str(version), path, dev=dev))
+    manifest.dev_only = frozenset(
+        names.get("dev-dependencies", set()) - names.get("dependencies", set()) - names.get("build-dependencies", set())
+    )
     for binary in _list(data.get("bin")):
         if isinstance(binary, dict) and isinstance(binary.get("name"), str):
             target = binary.get("path")

@@ -97,10 +97,13 @@ def render_markdown(inventory: Inventory, changes: Changes | None = None, *, top
             f"{inv.history.commits} commits from {inv.history.window_start} to {inv.history.window_end}."
         )
         out.append("")
-        out += _table(
-            ["file", "commits", "lines changed", "authors", "lines", "score"],
-            [[h.path, h.commits, h.lines_changed, h.authors, h.lines, h.score] for h in inv.hotspots],
-        )
+        if inv.hotspots:
+            out += _table(
+                ["file", "commits", "lines changed", "authors", "lines", "score"],
+                [[h.path, h.commits, h.lines_changed, h.authors, h.lines, h.score] for h in inv.hotspots],
+            )
+        else:
+            out.append("Too few commits or no code changed in the window: no hotspots.")
     else:
         out.append("No git history available.")
     out += ["", "## Largest files", ""]

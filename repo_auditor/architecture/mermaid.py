@@ -2,7 +2,7 @@
 
 Only the ``top_n`` largest components (by lines of code, tests included) get their own node; the rest are
 merged into one "N other components" node whose edges sum theirs. Edge labels are import counts; edges inside
-an import cycle are drawn red and thick. Node ids are generated (``n0``, ``n1``, ...), and every label
+an import cycle are drawn red and thick; edges only test code makes (``Edge.test_only``) are not drawn. Node ids are generated (``n0``, ``n1``, ...), and every label
 character outside a small safe set is written as a Mermaid entity code (``#34;``), so no component name can
 break or inject into the diagram.
 """
@@ -48,6 +48,8 @@ def mermaid_graph(inventory: Inventory, top_n: int = 12) -> str:
 
     merged: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # (from, to) -> [count, in_cycle]
     for edge in inventory.edges:
+        if edge.test_only:  # the diagram draws the product; edges only tests make are in the JSON
+            continue
         source = node_id.get(edge.source, other_id)
         target = node_id.get(edge.target, other_id)
         if source == target:

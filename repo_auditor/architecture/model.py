@@ -37,7 +37,8 @@ SCHEMA: dict[str, str] = {
     "edges[]": (
         "source and target component names (source imports target), count (import statements), "
         "example_path, example_line (one such import), in_cycle (both ends in one strongly connected "
-        "component)"
+        "component of the production edges), test_only (every import behind it is test code, a benchmark, an "
+        "example, or names a dev-only dependency; such edges never make a cycle)"
     ),
     "cycles[]": (
         "components (sorted members of a strongly connected component), path (one ordered cycle through the "
@@ -113,6 +114,7 @@ class Edge:
     example_path: str
     example_line: int
     in_cycle: bool = False
+    test_only: bool = False  # only test code, benchmarks, examples or dev-dependencies import the target
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,16 @@ language.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import NamedTuple
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
+from repo_auditor.parsing.c_family import C_RULES, CPP_RULES, prepare_cpp
 from repo_auditor.parsing.grammars import load_language
+from repo_auditor.parsing.nodes import Rule, base_type_name, field, named, node_text, scoped
+from repo_auditor.repository.languages import source_language
 
 # A name longer than this is garbage (minified or broken code); it is cut with a visible marker.
 MAX_NAME_CHARS = 200
@@ -56,79 +58,14 @@ class Definition(NamedTuple):
     end_line: int
 
 
-# A rule returns (kind, name, scope) or None; scope is a qualifier the node itself carries (a Go receiver,
-# C++ ``A::``), else "".
-Rule = Callable[[Node], "tuple[str, str, str] | None"]
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _text(node: Node | None) -> str:
-    if node is None:
-        return ""
-    return node.text.decode("utf-8", "replace")
-
-
-def _clean(name: str) -> str:
-    name = " ".join(name.split())
-    if len(name) > MAX_NAME_CHARS:
-        name = name[: MAX_NAME_CHARS - 3] + "..."
-    return name
-
-
-_GENERIC_ARGS = re.compile(r"[<\[].*$", re.S)
-
-
-def _base_type_name(node: Node | None) -> str:
-    """``*pkg.Server[T]`` / ``&mut Foo<T>`` / ``a::b::Foo<T>`` -> ``Server`` / ``Foo`` / ``Foo``."""
-    text = _GENERIC_ARGS.sub("", _text(node)).strip().lstrip("*&").strip()
-    text = text.removeprefix("mut ").removeprefix("dyn ").strip()
-    for sep in ("::", "."):
-        text = text.rsplit(sep, 1)[-1]
-    return text
-
-
-def _scoped(kind: str, name: str) -> tuple[str, str, str]:
-    """``(kind, name, scope)`` from a ``::``-qualified name: ``a::b::C`` -> ``(kind, "C", "a.b")``."""
-    scope, _, last = name.rpartition("::")
-    return (kind, last, scope.replace("::", "."))
-
-
-def _field(node: Node, name: str) -> Node | None:
-    return node.child_by_field_name(name)
-
-
-def _named(kind: str, field: str = "name") -> Rule:
-    def rule(node: Node) -> tuple[str, str, str] | None:
-        name = _text(_field(node, field))
-        return (kind, name, "") if name else None
-
-    return rule
-
-
-def _with_body(kind: str) -> Rule:
-    """C-family ``struct x {...}``: a definition only when it has a body (``struct x *p`` is a use)."""
-
-    def rule(node: Node) -> tuple[str, str, str] | None:
-        if _field(node, "body") is None:
-            return None
-        name = _text(_field(node, "name"))
-        if not name:
-            return None
-        return _scoped(kind, name)
-
-    return rule
-
-
 # ---------------------------------------------------------------- per-language rules
 
 
 def _python_type_alias(node: Node) -> tuple[str, str, str] | None:
-    left = _field(node, "left")
+    left = field(node, "left")
     if left is None:
         return None
-    name = _text(left).split("[", 1)[0].strip()
+    name = node_text(left).split("[", 1)[0].strip()
     return ("type", name, "") if name.isidentifier() else None
 
 
@@ -145,26 +82,79 @@ _JS_FUNCTION_VALUES = frozenset(
 
 def _js_variable(node: Node) -> tuple[str, str, str] | None:
     """``const add = (a, b) => ...`` is a function named ``add``; ``const A = class {...}`` a class."""
-    name_node, value = _field(node, "name"), _field(node, "value")
+    name_node, value = field(node, "name"), field(node, "value")
     if name_node is None or value is None or name_node.type != "identifier":
         return None
     if value.type in _JS_FUNCTION_VALUES:
-        return ("function", _text(name_node), "")
+        return ("function", node_text(name_node), "")
     if value.type == "class":
-        return ("class", _text(name_node), "")
+        return ("class", node_text(name_node), "")
     return None
 
 
+_JS_MEMBER_CHAIN = re.compile(r"[\w$]+(?:\.[\w$]+)*\Z")
+
+
+def _js_assignment(node: Node) -> tuple[str, str, str] | None:
+    """CommonJS definitions: ``res.send = function send`` is method ``res.send``, ``X.prototype.y = function``
+    method ``X.y``, ``exports.x = function`` (or ``module.exports.x =``) function ``x``, ``module.exports =
+    function name`` / ``= class Name`` the function / class ``name`` (anonymous: nothing)."""
+    left, right = field(node, "left"), field(node, "right")
+    if left is None or right is None or left.type != "member_expression" or node.parent is None:
+        return None
+    if node.parent.type != "expression_statement":
+        return None
+    kind = "function" if right.type in _JS_FUNCTION_VALUES else "class" if right.type == "class" else None
+    target = node_text(left)
+    if kind is None or not _JS_MEMBER_CHAIN.match(target):
+        return None
+    parts = [part for part in target.split(".") if part not in ("prototype", "this")]
+    if parts[:2] == ["module", "exports"]:
+        parts = parts[2:]
+    elif parts[:1] == ["exports"]:
+        parts = parts[1:]
+    if not parts:  # module.exports = function name() {...}
+        name = node_text(field(right, "name"))
+        return (kind, name, "") if name else None
+    scope = ".".join(parts[:-1])
+    if target.startswith("this."):
+        kind = "method" if kind == "function" else kind
+    return ("method" if scope and kind == "function" else kind, parts[-1], scope)
+
+
+def _js_property_name(node: Node | None) -> str:
+    """A method or property name without the quotes of a string key (``"str"() {}`` is ``str``)."""
+    if node is not None and node.type == "string":
+        return node_text(node)[1:-1]
+    return node_text(node)
+
+
+def _js_method(node: Node) -> tuple[str, str, str] | None:
+    name = _js_property_name(field(node, "name"))
+    return ("method", name, "") if name else None
+
+
+def _js_pair(node: Node) -> tuple[str, str, str] | None:
+    """``{ key: function () {...} }``: an object property whose value is a function is a method."""
+    key, value = field(node, "key"), field(node, "value")
+    if key is None or value is None or value.type not in _JS_FUNCTION_VALUES:
+        return None
+    if key.type not in ("property_identifier", "string", "identifier"):
+        return None
+    name = _js_property_name(key)
+    return ("method", name, "") if name else None
+
+
 def _ts_module(node: Node) -> tuple[str, str, str] | None:
-    name = _text(_field(node, "name")).strip("'\"`")
+    name = node_text(field(node, "name")).strip("'\"`")
     return ("module", name, "") if name else None
 
 
 def _go_type_spec(node: Node) -> tuple[str, str, str] | None:
-    name = _text(_field(node, "name"))
+    name = node_text(field(node, "name"))
     if not name:
         return None
-    type_node = _field(node, "type")
+    type_node = field(node, "type")
     kind = {"struct_type": "struct", "interface_type": "interface"}.get(
         type_node.type if type_node else "", "type"
     )
@@ -172,117 +162,44 @@ def _go_type_spec(node: Node) -> tuple[str, str, str] | None:
 
 
 def _go_method(node: Node) -> tuple[str, str, str] | None:
-    name = _text(_field(node, "name"))
-    receiver = _field(node, "receiver")
+    name = node_text(field(node, "name"))
+    receiver = field(node, "receiver")
     receiver_type = ""
     if receiver is not None:
         for param in receiver.named_children:
             if param.type == "parameter_declaration":
-                receiver_type = _base_type_name(_field(param, "type"))
+                receiver_type = base_type_name(field(param, "type"))
                 break
     return ("method", name, receiver_type) if name else None
 
 
 def _rust_impl(node: Node) -> tuple[str, str, str] | None:
-    name = _base_type_name(_field(node, "type"))
+    name = base_type_name(field(node, "type"))
     return ("impl", name, "") if name else None
-
-
-# C / C++ declarators: function_definition -> (pointer_declarator ->)* function_declarator -> identifier |
-# A::b | ...
-_DECLARATOR_WRAPPERS = frozenset(
-    {"pointer_declarator", "reference_declarator", "parenthesized_declarator", "attributed_declarator"}
-)
-_FUNCTION_NAMES = frozenset(
-    {
-        "identifier",
-        "field_identifier",
-        "qualified_identifier",
-        "destructor_name",
-        "operator_name",
-        "template_function",
-    }
-)
-
-
-def _c_function_name(declarator: Node | None) -> tuple[str, str] | None:
-    """(scope, name) of a function declarator chain; None when it declares no function (e.g. a pointer)."""
-    while declarator is not None and declarator.type in _DECLARATOR_WRAPPERS:
-        inner = _field(declarator, "declarator")
-        if inner is None:  # parenthesized_declarator has no field name
-            inner = next((c for c in declarator.named_children), None)
-        declarator = inner
-    if declarator is None or declarator.type != "function_declarator":
-        return None
-    target = _field(declarator, "declarator")
-    if target is None or target.type not in _FUNCTION_NAMES:
-        return None
-    full = _GENERIC_ARGS.sub("", _text(target)) if target.type == "template_function" else _text(target)
-    if target.type == "qualified_identifier":
-        scope, _, name = full.rpartition("::")
-        return (_GENERIC_ARGS.sub("", scope).replace("::", ".").strip("."), name)
-    return ("", full)
-
-
-def _c_function(node: Node) -> tuple[str, str, str] | None:
-    found = _c_function_name(_field(node, "declarator"))
-    if found is None or not found[1]:
-        return None
-    scope, name = found
-    return ("method" if scope else "function", name, scope)
-
-
-def _cpp_member_declaration(node: Node) -> tuple[str, str, str] | None:
-    """``virtual double area() const = 0;`` inside a class body declares a method."""
-    parent = node.parent
-    if parent is None or parent.type != "field_declaration_list":
-        return None
-    found = _c_function_name(_field(node, "declarator"))
-    if found is None or not found[1]:
-        return None
-    return ("method", found[1], found[0])
-
-
-def _c_typedef(node: Node) -> tuple[str, str, str] | None:
-    declarator = _field(node, "declarator")
-    while declarator is not None and declarator.type != "type_identifier":
-        inner = _field(declarator, "declarator")
-        if inner is None:
-            inner = next((c for c in declarator.named_children), None)
-        declarator = inner
-    name = _text(declarator)
-    return ("type", name, "") if name else None
-
-
-def _cpp_namespace(node: Node) -> tuple[str, str, str] | None:
-    name = _text(_field(node, "name"))
-    if not name:  # anonymous namespace: no definition, and its contents stay unqualified
-        return None
-    return _scoped("module", name)
 
 
 def _ruby_named(kind: str) -> Rule:
     def rule(node: Node) -> tuple[str, str, str] | None:
-        name = _text(_field(node, "name"))
+        name = node_text(field(node, "name"))
         if not name:
             return None
-        return _scoped(kind, name)
+        return scoped(kind, name)
 
     return rule
 
 
 def _ruby_singleton_method(node: Node) -> tuple[str, str, str] | None:
-    name = _text(_field(node, "name"))
+    name = node_text(field(node, "name"))
     return ("method", name, "") if name else None
 
 
 def _php_namespace(node: Node) -> tuple[str, str, str] | None:
-    name = _text(_field(node, "name"))
+    name = node_text(field(node, "name"))
     return ("module", name.replace("\\", "."), "") if name else None
 
 
 def _kotlin_class(node: Node) -> tuple[str, str, str] | None:
-    name = _text(_field(node, "name"))
+    name = node_text(field(node, "name"))
     if not name:
         return None
     kind = "class"
@@ -290,128 +207,120 @@ def _kotlin_class(node: Node) -> tuple[str, str, str] | None:
         if child.type == "interface":
             kind = "interface"
         elif child.type == "modifiers" and any(
-            m.type == "class_modifier" and _text(m) == "enum" for m in child.named_children
+            m.type == "class_modifier" and node_text(m) == "enum" for m in child.named_children
         ):
             kind = "enum"
     return (kind, name, "")
 
 
 def _kotlin_companion(node: Node) -> tuple[str, str, str] | None:
-    return ("class", _text(_field(node, "name")) or "Companion", "")
+    return ("class", node_text(field(node, "name")) or "Companion", "")
 
 
 _PY = {
-    "function_definition": _named("function"),
-    "class_definition": _named("class"),
+    "function_definition": named("function"),
+    "class_definition": named("class"),
     "type_alias_statement": _python_type_alias,
 }
 
 _JS = {
-    "function_declaration": _named("function"),
-    "generator_function_declaration": _named("function"),
-    "class_declaration": _named("class"),
-    "method_definition": _named("method"),
+    "function_declaration": named("function"),
+    "generator_function_declaration": named("function"),
+    "class_declaration": named("class"),
+    "method_definition": _js_method,
     "variable_declarator": _js_variable,
+}
+
+# CommonJS definitions (``exports.x = function``, ``{ key: function }``) are JavaScript's way to define an API;
+# TypeScript code defines with declarations, and there the same shapes are mostly configuration objects.
+_JS_ONLY = {
+    "assignment_expression": _js_assignment,
+    "pair": _js_pair,
 }
 
 _TS = {
     **_JS,
-    "abstract_class_declaration": _named("class"),
-    "interface_declaration": _named("interface"),
-    "type_alias_declaration": _named("type"),
-    "enum_declaration": _named("enum"),
+    "abstract_class_declaration": named("class"),
+    "interface_declaration": named("interface"),
+    "type_alias_declaration": named("type"),
+    "enum_declaration": named("enum"),
     "internal_module": _ts_module,
     "module": _ts_module,
-    "method_signature": _named("method"),
-    "abstract_method_signature": _named("method"),
-}
-
-_C = {
-    "function_definition": _c_function,
-    "struct_specifier": _with_body("struct"),
-    "union_specifier": _with_body("struct"),
-    "enum_specifier": _with_body("enum"),
-    "type_definition": _c_typedef,
-    "preproc_def": _named("macro"),
-    "preproc_function_def": _named("macro"),
-}
-
-_CPP = {
-    **_C,
-    "class_specifier": _with_body("class"),
-    "namespace_definition": _cpp_namespace,
-    "alias_declaration": _named("type"),
-    "field_declaration": _cpp_member_declaration,
+    "method_signature": named("method"),
+    "abstract_method_signature": named("method"),
 }
 
 RULES: dict[str, dict[str, Rule]] = {
     "python": _PY,
-    "javascript": _JS,
+    "javascript": {**_JS, **_JS_ONLY},
     "typescript": _TS,
     "tsx": _TS,
     "go": {
-        "function_declaration": _named("function"),
+        "function_declaration": named("function"),
         "method_declaration": _go_method,
         "type_spec": _go_type_spec,
-        "type_alias": _named("type"),
+        "type_alias": named("type"),
+        "method_elem": named("method"),  # an interface method (``method_spec`` in older grammars)
+        "method_spec": named("method"),
     },
     "rust": {
-        "function_item": _named("function"),
-        "function_signature_item": _named("function"),
-        "struct_item": _named("struct"),
-        "union_item": _named("struct"),
-        "enum_item": _named("enum"),
-        "trait_item": _named("trait"),
+        "function_item": named("function"),
+        "function_signature_item": named("function"),
+        "struct_item": named("struct"),
+        "union_item": named("struct"),
+        "enum_item": named("enum"),
+        "trait_item": named("trait"),
         "impl_item": _rust_impl,
-        "mod_item": _named("module"),
-        "type_item": _named("type"),
-        "macro_definition": _named("macro"),
+        "mod_item": named("module"),
+        "type_item": named("type"),
+        "associated_type": named("type"),
+        "macro_definition": named("macro"),
     },
     "java": {
-        "class_declaration": _named("class"),
-        "record_declaration": _named("class"),
-        "interface_declaration": _named("interface"),
-        "annotation_type_declaration": _named("interface"),
-        "enum_declaration": _named("enum"),
-        "method_declaration": _named("method"),
-        "constructor_declaration": _named("method"),
+        "class_declaration": named("class"),
+        "record_declaration": named("class"),
+        "interface_declaration": named("interface"),
+        "annotation_type_declaration": named("interface"),
+        "enum_declaration": named("enum"),
+        "method_declaration": named("method"),
+        "constructor_declaration": named("method"),
     },
-    "c": _C,
-    "cpp": _CPP,
+    "c": C_RULES,
+    "cpp": CPP_RULES,
     "ruby": {
         "class": _ruby_named("class"),
         "module": _ruby_named("module"),
-        "method": _named("function"),
+        "method": named("function"),
         "singleton_method": _ruby_singleton_method,
     },
     "csharp": {
-        "class_declaration": _named("class"),
-        "record_declaration": _named("class"),
-        "struct_declaration": _named("struct"),
-        "interface_declaration": _named("interface"),
-        "enum_declaration": _named("enum"),
-        "namespace_declaration": _named("module"),
-        "file_scoped_namespace_declaration": _named("module"),
-        "method_declaration": _named("method"),
-        "constructor_declaration": _named("method"),
-        "local_function_statement": _named("function"),
-        "delegate_declaration": _named("type"),
+        "class_declaration": named("class"),
+        "record_declaration": named("class"),
+        "struct_declaration": named("struct"),
+        "interface_declaration": named("interface"),
+        "enum_declaration": named("enum"),
+        "namespace_declaration": named("module"),
+        "file_scoped_namespace_declaration": named("module"),
+        "method_declaration": named("method"),
+        "constructor_declaration": named("method"),
+        "local_function_statement": named("function"),
+        "delegate_declaration": named("type"),
     },
     "php": {
-        "function_definition": _named("function"),
-        "class_declaration": _named("class"),
-        "interface_declaration": _named("interface"),
-        "trait_declaration": _named("trait"),
-        "enum_declaration": _named("enum"),
-        "method_declaration": _named("method"),
+        "function_definition": named("function"),
+        "class_declaration": named("class"),
+        "interface_declaration": named("interface"),
+        "trait_declaration": named("trait"),
+        "enum_declaration": named("enum"),
+        "method_declaration": named("method"),
         "namespace_definition": _php_namespace,
     },
     "kotlin": {
         "class_declaration": _kotlin_class,
-        "object_declaration": _named("class"),
+        "object_declaration": named("class"),
         "companion_object": _kotlin_companion,
-        "function_declaration": _named("function"),
-        "type_alias": _named("type", field="type"),
+        "function_declaration": named("function"),
+        "type_alias": named("type", field_name="type"),
     },
 }
 
@@ -439,6 +348,13 @@ def _grammar(language: str) -> _Grammar:
 # ---------------------------------------------------------------- parsing
 
 
+def _clean(name: str) -> str:
+    name = " ".join(name.split())
+    if len(name) > MAX_NAME_CHARS:
+        name = name[: MAX_NAME_CHARS - 3] + "..."
+    return name
+
+
 def _line_span(node: Node) -> tuple[int, int]:
     start = node.start_point.row + 1
     end_row, end_col = node.end_point
@@ -450,7 +366,11 @@ def parse_definitions(language: str, source: bytes) -> list[Definition]:
     """Every definition in ``source``, in file order; ``language`` is one of ``languages.PARSED_LANGUAGES``.
 
     Syntax errors do not stop it: tree-sitter recovers, and every definition that still parses is returned.
+    C source holding C++ (a ``.h`` header of a C++ library) is parsed as C++ (``languages.source_language``).
     """
+    language = source_language(language, source)  # a C++ header is parsed as C++
+    if language == "cpp":
+        source = prepare_cpp(source)
     grammar = _grammar(language)
     tree = Parser(grammar.language).parse(source)  # a parser per call: cheap, and safe across threads
     cursor = QueryCursor(grammar.query)
@@ -467,7 +387,7 @@ def parse_definitions(language: str, source: bytes) -> list[Definition]:
     # the nesting (walking node.parent for each would be quadratic on adversarial input).
     definitions = []
     open_scopes: list[tuple[int, str, str]] = []  # (end_byte, qualified_name, kind), innermost last
-    for _start, negative_end, node, (kind, name, scope) in found:
+    for _start, negative_end, node, (kind, name, scope, *first_line) in found:
         end_byte = -negative_end
         while open_scopes and open_scopes[-1][0] < end_byte:
             open_scopes.pop()
@@ -479,6 +399,7 @@ def parse_definitions(language: str, source: bytes) -> list[Definition]:
         if len(qualified) > MAX_QUALIFIED_CHARS:  # absurd nesting: keep the innermost parts
             qualified = "..." + qualified[3 - MAX_QUALIFIED_CHARS :]
         start, end = _line_span(node)
+        start = first_line[0] if first_line else start
         definitions.append(Definition(name, qualified, kind, start, end))
         if kind not in _NOT_SCOPES:
             open_scopes.append((end_byte, qualified, kind))

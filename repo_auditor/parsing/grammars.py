@@ -12,7 +12,9 @@ from tree_sitter import Language
 
 from repo_auditor.errors import ConfigurationError
 
-# Part of every cache key, with a hash of definitions.py and the grammar versions: bump it when the stored row
+# The modules whose text decides what a parse yields: their hash is part of every cache key.
+_RULE_MODULES = ("definitions.py", "c_family.py", "nodes.py", "imports.py")
+# Part of every cache key, with a hash of the rule modules and the grammar versions: bump it when the stored row
 # format changes (an edit of the rules here changes the key by itself).
 RULES_VERSION = "1"
 
@@ -60,5 +62,6 @@ def parser_version() -> str:
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{package}=?")
     digest = hashlib.sha1(f"{RULES_VERSION};{','.join(versions)};".encode())
-    digest.update((Path(__file__).parent / "definitions.py").read_bytes())
+    for rules in _RULE_MODULES:
+        digest.update((Path(__file__).parent / rules).read_bytes())
     return digest.hexdigest()[:16]

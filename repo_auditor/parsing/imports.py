@@ -7,7 +7,12 @@ Imports come from tree-sitter (so strings and comments that look like imports ar
 * javascript / typescript / tsx: ``import ... from "s"``, ``export ... from "s"``, ``require("s")``,
   ``import("s")``
 * go: every import path; java: ``import a.b.C`` (``a.b.*`` -> ``"a.b.*"``; static imports keep the member)
-* rust: the first path segment of ``use`` (``crate``, ``self``, ``super`` and plain names), ``extern crate x``
+* rust: the first path segment of ``use`` (``crate``, ``self``, ``super`` and plain names), ``extern crate x``,
+  also inside macro invocations (``cfg_macros! { pub use tokio_macros::x; }``: tree-sitter leaves their body as
+  tokens, so it is read with ``_RUST_MACRO_USE``); ``macro_rules!`` bodies are templates, not code, and are skipped
+
+A Go file whose build constraint is ``ignore`` (``//go:build ignore``, ``// +build ignore``: a generator or an
+example run with ``go run``) yields nothing: no package, no imports, no entry point.
 
 Entry points (main functions, server start calls) are matched per line with the patterns in
 ``_ENTRY_PATTERNS``.
@@ -22,9 +27,10 @@ from functools import lru_cache
 from tree_sitter import Node, Parser, Query, QueryCursor
 
 from repo_auditor.parsing.grammars import load_language
+from repo_auditor.repository.languages import source_language
 
 # Bump when what a file yields changes; it is part of the cache key.
-SCAN_VERSION = "1"
+SCAN_VERSION = "2"
 
 SCANNED_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "java"})
 
@@ -44,7 +50,11 @@ _QUERIES = {
     "typescript": _JS_QUERY,
     "tsx": _JS_QUERY,
     "go": "(import_spec path: (_) @spec) (package_clause (package_identifier) @package)",
-    "rust": "(use_declaration argument: (_) @use) (extern_crate_declaration name: (identifier) @crate)",
+    "rust": """
+(use_declaration argument: (_) @use)
+(extern_crate_declaration name: (identifier) @crate)
+(macro_invocation (token_tree) @macro)
+""",
     "java": "(import_declaration) @import (package_declaration) @package",
 }
 
@@ -116,7 +126,9 @@ def _string_content(node: Node) -> str:
 
 def scan_source(language: str, source: bytes) -> FileScan:
     """Imports, package and entry lines of one file in a ``SCANNED_LANGUAGES`` language."""
-    grammar = _grammar(language)
+    if language == "go" and _go_ignored(source):
+        return FileScan()
+    grammar = _grammar(source_language(language, source))
     tree = grammar.parser.parse(source)
     captures = QueryCursor(grammar.query).captures(tree.root_node)
     scan = FileScan()
@@ -135,6 +147,11 @@ def scan_source(language: str, source: bytes) -> FileScan:
             _add(scan, _text(node).lstrip(":").split("::", 1)[0].split("{", 1)[0].strip(), node)
         for node in captures.get("crate", ()):
             _add(scan, _text(node), node)
+        for node in captures.get("macro", ()):
+            text = _text(node)
+            for match in _RUST_MACRO_USE.finditer(text):
+                line = node.start_point.row + text.count("\n", 0, match.start()) + 1
+                scan.imports.append(Import(match.group(1) or match.group(2), line))
     elif language == "java":
         for node in captures.get("import", ()):
             names = [c for c in node.named_children if c.type in ("scoped_identifier", "identifier")]
@@ -147,6 +164,27 @@ def scan_source(language: str, source: bytes) -> FileScan:
     scan.imports.sort(key=lambda i: (i.line, i.spec))
     scan.entries = entry_lines(language, source, scan.package)
     return scan
+
+
+# A ``use`` or ``extern crate`` in the token text of a macro invocation.
+_RUST_MACRO_USE = re.compile(
+    r"(?<![\w:])(?:pub(?:\s*\([^)]*\))?\s+)?use\s+(?:::\s*)?([A-Za-z_]\w*)\s*::|\bextern\s+crate\s+([A-Za-z_]\w*)"
+)
+# Build constraints sit in line comments before the package clause.
+_GO_CONSTRAINT = re.compile(rb"^//\s*(?:go:build|\+build)\s+(.*?)\s*$", re.M)
+_GO_PACKAGE = re.compile(rb"^package\s", re.M)
+
+
+def _go_ignored(source: bytes) -> bool:
+    """True when the file's build constraint requires the ``ignore`` tag, which no build sets."""
+    package = _GO_PACKAGE.search(source)
+    header = source[: package.start()] if package else source
+    for match in _GO_CONSTRAINT.finditer(header):
+        # ``a && b`` (go:build) and ``a,b`` (+build) are conjunctions; ``||`` and spaces (+build) are not
+        expression = re.sub(r"\s*&&\s*", "&&", match.group(1).decode("utf-8", "replace").replace(",", "&&"))
+        if "||" not in expression and " " not in expression and "ignore" in expression.split("&&"):
+            return True
+    return False
 
 
 def _add(scan: FileScan, spec: str, node: Node, names: tuple[str, ...] = ()) -> None:

@@ -7,6 +7,7 @@ Names are lower-case and stable (they appear in reports and the JSON schema). Th
 from __future__ import annotations
 
 import posixpath
+import re
 
 PARSED_LANGUAGES = frozenset(
     {"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "ruby", "csharp", "php", "kotlin"}
@@ -49,3 +50,24 @@ def language_for(path: str) -> str | None:
         return _BY_NAME[name]
     ext = posixpath.splitext(name)[1].lower()
     return _BY_EXTENSION.get(ext)
+
+
+# A C header is read as C++ when one of these appears in its first ``HEADER_SNIFF_BYTES`` outside comments: a
+# namespace, a template, a class with a body or base list, an access label, ``extern "C++"``, or an include of a
+# standard header without ``.h`` (``<string>``, ``<cstdint>``: C's standard headers all end in ``.h``).
+HEADER_SNIFF_BYTES = 65536
+_CPP_MARKERS = re.compile(
+    r"""^[ \t]*(?:namespace\b|template\s*<|class\s+\w+[^;(\n]*[{:]|(?:public|private|protected)\s*:"""
+    r"""|extern\s+"C\+\+"|\#[ \t]*include\s*<[a-z_]+>)""",
+    re.M,
+)
+_C_COMMENTS = re.compile(r"//[^\n]*|/\*.*?(?:\*/|\Z)", re.S)
+
+
+def source_language(language: str, source: bytes) -> str:
+    """The language to parse ``source`` with: ``language``, except that C (``.h`` files are C by name) that
+    holds C++ is ``cpp``. The one place this is decided (the symbol parser and the import scanner both call it)."""
+    if language != "c":
+        return language
+    text = _C_COMMENTS.sub(" ", source[:HEADER_SNIFF_BYTES].decode("latin-1"))
+    return "cpp" if _CPP_MARKERS.search(text) else "c"

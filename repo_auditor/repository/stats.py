@@ -18,8 +18,8 @@ from repo_auditor.repository.git import Git
 from repo_auditor.repository.listing import Listing
 
 # Bump when the measured statistics or their meaning change, so stale cache rows are ignored.
-STATS_SCHEMA = "blob_stats_v1"
-LISTING_SCHEMA = "listing_stats_v1"
+STATS_SCHEMA = "blob_stats_v2"
+LISTING_SCHEMA = "listing_stats_v2"
 # Reading files in chunks keeps memory flat for huge files (we still hash and count every byte).
 READ_CHUNK_BYTES = 1 << 20
 # The blob-stats cache
@@ -29,8 +29,8 @@ READ_CHUNK_BYTES = 1 << 20
 class StatsCache:
     """Blob statistics in sqlite, in two tables, so a second load of the same tree costs one lookup:
 
-    * ``blob_stats_v1``: blob id -> stats, for trees that share most blobs with one seen before;
-    * ``listing_stats_v1``: digest of a whole list of blob ids -> the stats of all of them, packed.
+    * ``STATS_SCHEMA``: blob id -> stats, for trees that share most blobs with one seen before;
+    * ``LISTING_SCHEMA``: digest of a whole list of blob ids -> the stats of all of them, packed.
 
     Safe for concurrent processes (WAL, busy timeout); a broken database file is deleted and rebuilt.
     """

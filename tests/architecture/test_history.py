@@ -69,6 +69,23 @@ def test_component_churn_and_top_n(history, tmp_path):
     assert churn == {"app": (2, 6), "lib": (3, 2), "(root)": (1, 1)}
 
 
+def test_only_code_files_are_hotspots_and_one_commit_ranks_nothing(scripted_history, tmp_path):
+    h = scripted_history
+
+    def commit_and_analyse(day: int, version: str):
+        h.write("app/a.py", lines(3 + day))
+        h.write("CHANGELOG.md", f"# changes {version}\n")
+        h.write(".github/workflows/ci.yml", f"on: push  # {version}\n")
+        h.commit(version, author="Alice", day=day)
+        with Repository.open(h.path, cache_root=tmp_path / "c") as repo:
+            return build_inventory(repo, since_days=30, cache_path=tmp_path / "c")
+
+    one = commit_and_analyse(0, "v1")
+    assert one.history.commits == 1 and one.hotspots == []
+    two = commit_and_analyse(1, "v2")
+    assert [h.path for h in two.hotspots] == ["app/a.py"]
+
+
 def test_window_is_relative_to_the_analysed_commit(history, tmp_path):
     first = history.git("rev-list", "--max-parents=0", "HEAD").strip()
     churn = read_churn(history.path, first, since_days=30)

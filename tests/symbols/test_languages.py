@@ -60,6 +60,7 @@ EXPECTED = {
     "sample.go": [
         ("struct", "Server", 4, 6),
         ("interface", "Handler", 8, 10),
+        ("method", "Handler.Handle", 9, 9),
         ("type", "ID", 12, 12),
         ("function", "NewServer", 14, 16),
         ("method", "Server.Handle", 18, 20),

@@ -1,0 +1,182 @@
+"""Definition rules of C and C++: declarator chains, annotation and export macros, member declarations.
+
+Both grammars share one table (``C_RULES``; ``CPP_RULES`` adds classes, namespaces and members). Macros are not
+expanded, so the shapes real headers produce without a preprocessor (``class GTEST_API_ X {``,
+``void f() LOCKS_EXCLUDED(mu) {``) are recognised here; ``prepare_cpp`` blanks what tree-sitter cannot recover from.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tree_sitter import Node
+
+from repo_auditor.parsing.nodes import GENERIC_ARGS, Rule, field, named, node_text, scoped, with_body
+
+# C / C++ declarators: function_definition -> (pointer_declarator ->)* function_declarator -> identifier |
+# A::b | ...
+_DECLARATOR_WRAPPERS = frozenset(
+    {"pointer_declarator", "reference_declarator", "parenthesized_declarator", "attributed_declarator"}
+)
+_FUNCTION_NAMES = frozenset(
+    {
+        "identifier",
+        "field_identifier",
+        "qualified_identifier",
+        "destructor_name",
+        "operator_name",
+        "template_function",
+    }
+)
+
+
+def _c_function_name(declarator: Node | None) -> tuple[str, str] | None:
+    """(scope, name) of a function declarator chain; None when it declares no function (e.g. a pointer)."""
+    while declarator is not None and declarator.type in _DECLARATOR_WRAPPERS:
+        inner = field(declarator, "declarator")
+        if inner is None:  # parenthesized_declarator has no field name
+            inner = next((c for c in declarator.named_children), None)
+        declarator = inner
+    if declarator is None or declarator.type != "function_declarator":
+        return None
+    target = field(declarator, "declarator")
+    if target is None or target.type not in _FUNCTION_NAMES:
+        return None
+    full = GENERIC_ARGS.sub("", node_text(target)) if target.type == "template_function" else node_text(target)
+    if target.type == "qualified_identifier" and target.has_error:
+        # ``GTEST_API_ std::string F(...)``: a leading export macro makes the return type read as a scope
+        # (``std::string F`` with a MISSING ``::``); the name is the last identifier, with no scope.
+        return ("", full.rsplit("::", 1)[-1].split()[-1])
+    if target.type == "qualified_identifier":
+        scope, _, name = full.rpartition("::")
+        return (GENERIC_ARGS.sub("", scope).replace("::", ".").strip("."), name)
+    return ("", full)
+
+
+# An annotation macro after the parameters (``void Lock() GTEST_LOCK_EXCLUDED_(mu_)``) is spelled in capitals.
+_MACRO_NAME = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+
+
+def _c_function(node: Node) -> tuple[str, str, str] | None:
+    found = _c_function_name(field(node, "declarator"))
+    if found is None or not found[1]:
+        return None
+    if field(node, "type") is None and _MACRO_NAME.match(found[1]):
+        # A macro name with a body and no return type: an annotation after a declaration, else a macro that
+        # defines a function (``TEST(Suite, Name) {...}``), named by the macro as ctags does.
+        annotated = _annotated_definition(node)
+        if annotated is not None:
+            return annotated
+    scope, name = found
+    return ("method" if scope else "function", name, scope)
+
+
+# ``class GTEST_API_ AssertHelper {``: an export macro between ``class`` and the name makes tree-sitter read the
+# whole class as a function; it is blanked (same length, so lines and offsets stay) before parsing.
+_CLASS_EXPORT_MACRO = re.compile(
+    rb"(?<=\bclass )[A-Z][A-Z0-9_]*[A-Z0-9_](?=[ \t]+[A-Za-z_]\w*(?:[ \t]+final)?[ \t]*[:{\n])"
+)
+
+
+def _annotated_definition(node: Node) -> tuple[str, str, str] | None:
+    """``void Mutex::Unlock() GTEST_UNLOCK_FUNCTION_(mu_) {...}``: tree-sitter reads ``void Mutex::Unlock()`` as a
+    declaration missing its ``;`` and the macro as the name of an untyped function. The name is the
+    declaration's, when it ends on the line where the function starts or the line before."""
+    previous = node.prev_sibling
+    if (
+        previous is None
+        or previous.type != "declaration"
+        or node.start_point.row - previous.end_point.row not in (0, 1)
+        or not previous.children
+        or not previous.children[-1].is_missing
+    ):
+        return None
+    target = field(previous, "declarator")
+    if target is not None and target.type == "function_declarator":  # ``bool A::f() const MACRO(mu) {``
+        found = _c_function_name(target)
+        if found is None or not found[1]:
+            return None
+        scope, name = found
+    elif target is not None and target.type == "init_declarator":  # ``void A::f() MACRO(mu) {``
+        target = field(target, "declarator")
+        if target is None or target.type not in ("identifier", "qualified_identifier", "destructor_name"):
+            return None
+        _, name, scope = scoped("function", node_text(target))
+    else:
+        return None
+    return ("method" if scope else "function", name, scope, previous.start_point.row + 1)
+
+
+def _cpp_member_declaration(node: Node) -> tuple[str, str, str] | None:
+    """``virtual double area() const = 0;`` inside a class body declares a method (so does a member template,
+    ``template <typename T> static void Accept(T);``, a ``declaration`` under a ``template_declaration``)."""
+    parent = node.parent
+    if parent is not None and node.type == "declaration" and parent.type == "template_declaration":
+        parent = parent.parent
+    if parent is None or parent.type != "field_declaration_list":
+        return None
+    found = _c_function_name(field(node, "declarator"))
+    if found is None or not found[1]:
+        return None
+    if _MACRO_NAME.match(found[1]):
+        # ``void Lock() GTEST_EXCLUSIVE_LOCK_REQUIRED_(mu_);``: the real declarator sits in an ERROR node before
+        # the macro, which tree-sitter reads as the declarator.
+        for child in node.children:
+            if child.type == "ERROR":
+                inner = next((c for c in child.named_children if c.type == "function_declarator"), None)
+                named = _c_function_name(inner) if inner is not None else None
+                if named is not None and named[1]:
+                    return ("method", named[1], named[0])
+        previous = node.prev_sibling
+        if (
+            previous is not None
+            and previous.type == "field_declaration"
+            and previous.children
+            and previous.children[-1].is_missing
+            and node.start_point.row - previous.end_point.row in (0, 1)
+        ):
+            return None  # the annotation of the member declared just before, on its own line
+    return ("method", found[1], found[0])  # MOCK_METHOD(int, f, ()) is named by its macro, as ctags does
+
+
+def _c_typedef(node: Node) -> tuple[str, str, str] | None:
+    declarator = field(node, "declarator")
+    while declarator is not None and declarator.type != "type_identifier":
+        inner = field(declarator, "declarator")
+        if inner is None:
+            inner = next((c for c in declarator.named_children), None)
+        declarator = inner
+    name = node_text(declarator)
+    return ("type", name, "") if name else None
+
+
+def _cpp_namespace(node: Node) -> tuple[str, str, str] | None:
+    name = node_text(field(node, "name"))
+    if not name:  # anonymous namespace: no definition, and its contents stay unqualified
+        return None
+    return scoped("module", name)
+
+
+def prepare_cpp(source: bytes) -> bytes:
+    """``source`` with export macros between ``class`` and the name blanked (same length: lines stay)."""
+    return _CLASS_EXPORT_MACRO.sub(lambda m: b" " * len(m.group(0)), source)
+
+
+C_RULES: dict[str, Rule] = {
+    "function_definition": _c_function,
+    "struct_specifier": with_body("struct"),
+    "union_specifier": with_body("struct"),
+    "enum_specifier": with_body("enum"),
+    "type_definition": _c_typedef,
+    "preproc_def": named("macro"),
+    "preproc_function_def": named("macro"),
+}
+
+CPP_RULES: dict[str, Rule] = {
+    **C_RULES,
+    "class_specifier": with_body("class"),
+    "namespace_definition": _cpp_namespace,
+    "alias_declaration": named("type"),
+    "field_declaration": _cpp_member_declaration,
+    "declaration": _cpp_member_declaration,
+}
