@@ -63,14 +63,12 @@ class FakeGitHub:
         class Handler(_Handler):
             github = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        self._server = serve(Handler)
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        stop(self._server)
 
     @property
     def url(self) -> str:
@@ -97,8 +95,8 @@ class FakeGitHub:
         self._faults.append((status, headers or {}, body if body is not None else {"message": f"fault {status}"}))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    github: FakeGitHub
+class JsonHandler(BaseHTTPRequestHandler):
+    """Every method goes to ``_handle(method)``; ``_send`` answers JSON (nothing for 204). No request logging."""
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -117,6 +115,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
+        raise NotImplementedError
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = b"" if status == 204 else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Handler(JsonHandler):
+    github: FakeGitHub
 
     def _handle(self, method: str) -> None:
         gh = self.github
@@ -236,17 +251,6 @@ class _Handler(BaseHTTPRequestHandler):
         gh.review_comments.setdefault(number, []).append(stored)
         return stored
 
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = b"" if status == 204 else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-
 def diff_hunks(diff: str) -> dict[str, list[tuple[int, int]]]:
     """{head path: inclusive head-side line ranges of its hunks}, from a ``git diff`` (what GitHub lets you comment)."""
     hunks: dict[str, list[tuple[int, int]]] = {}
@@ -304,3 +308,15 @@ def _comment_problem(item: Any, pull: dict[str, Any]) -> str | None:
     if not any(a <= first and line <= b for a, b in pull["hunks"].get(item["path"], [])):
         return "Pull request review thread line must be part of the diff"
     return None
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A server for ``handler`` on a free port of 127.0.0.1, answering in a daemon thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    return server
+
+
+def stop(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()
