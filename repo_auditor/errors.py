@@ -20,6 +20,7 @@
     │   ├── LMConnectionError         provider unreachable or timing out
     │   └── LMResponseError           malformed reply from the provider
     ├── GitHubError                   the GitHub API refused or failed (status, url)
+    ├── GitLabError                   the GitLab API refused or failed (status, url)
     ├── BudgetExceededError           a run budget (calls, tokens, cost, time) was used up; carries what was spent
     ├── RunInterruptedError           Ctrl-C during a job; ``.report`` holds the partial report gathered so far
     └── ReportError                   a template is missing or refers to a value that does not exist,
@@ -136,6 +137,15 @@ class BudgetExceededError(RepoAuditorError):
 
 class GitHubError(RepoAuditorError):
     """A GitHub API call failed; ``status`` is the HTTP status (None for a network failure)."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+
+class GitLabError(RepoAuditorError):
+    """A GitLab API call failed; ``status`` is the HTTP status (None for a network failure)."""
 
     def __init__(self, message: str, *, status: int | None = None, url: str | None = None):
         super().__init__(message)

@@ -38,13 +38,15 @@ from repo_auditor.config.schema import FOCUSES, SEVERITIES
 @click.option("--format", "format_", type=click.Choice(["markdown", "json", "sarif", "github"]), default="markdown",
               show_default=True, help="markdown (a PR comment), json, sarif (code scanning), github (annotations).")
 @click.option("--output", "-o", type=FILE, help="Write the output to this file instead of stdout.")
-@click.option("--post", type=click.Choice(["github"]), help="Create or update the PR comment (Markdown) through the "
-              "GitHub API; needs GITHUB_TOKEN and GITHUB_REPOSITORY.")
-@click.option("--pr", type=click.IntRange(min=1), help="Pull request number.  [default: from GITHUB_EVENT_PATH]")
-@click.option("--api-url", default=None, help="GitHub API URL, for GitHub Enterprise.  [env var: GITHUB_API_URL; "
-              "default: https://api.github.com]")
+@click.option("--post", type=click.Choice(["github", "gitlab"]), help="Create or update one review with inline "
+              "comments on the diff: github (a pull-request review; GITHUB_TOKEN, GITHUB_REPOSITORY) or gitlab "
+              "(merge-request discussions; GITLAB_TOKEN, CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID).")
+@click.option("--pr", type=click.IntRange(min=1), help="Pull / merge request number.  [default: from "
+              "GITHUB_EVENT_PATH or CI_MERGE_REQUEST_IID]")
+@click.option("--api-url", default=None, help="API URL for GitHub Enterprise or self-hosted GitLab.  [env var: "
+              "GITHUB_API_URL; default: https://api.github.com, or CI_API_V4_URL with --post gitlab]")
 @click.option("--incremental", is_flag=True, help="Review only the commits since the head recorded in the existing "
-              "review comment (or --baseline), keeping earlier findings that still apply.")
+              "review summary (or --baseline), keeping earlier findings that still apply.")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="A previous Markdown review (its hidden marker) to review incrementally from.")
 @setting_option("review.diff_budget", "--diff-budget", type=click.IntRange(min=0), metavar="CHARS")
@@ -67,6 +69,7 @@ def review_command(path: Path, base: str, head: str | None, focus: str | None, q
       audit-repo review . --base origin/main --focus security --fail-on high
       audit-repo review . --base main --format sarif -o review.sarif
       audit-repo review . --base "$BASE_SHA" --post github --incremental      (in GitHub Actions)
+      audit-repo review . --base "$CI_MERGE_REQUEST_DIFF_BASE_SHA" --post gitlab   (in GitLab CI)
     """
     from repo_auditor import config as config_module
     from repo_auditor.cli.options import (
@@ -84,8 +87,8 @@ def review_command(path: Path, base: str, head: str | None, focus: str | None, q
     if baseline is not None and not incremental:
         raise click.UsageError("--baseline is only used with --incremental; add --incremental")
     if incremental and post is None and baseline is None:
-        raise click.UsageError("--incremental needs the previous review: add --post github (reads the PR comment) "
-                               "or --baseline FILE")
+        raise click.UsageError("--incremental needs the previous review: add --post github|gitlab (reads the "
+                               "review summary) or --baseline FILE")
     settings = {**settings_from(flags), "review.focus": focus, "review.fail_on": fail_on,
                 "review.diff_budget": diff_budget}
     cfg = config_module.resolve(settings, repo_dir=path if path.is_dir() else None)
@@ -94,6 +97,11 @@ def review_command(path: Path, base: str, head: str | None, focus: str | None, q
     client = pr_number = None
     if post == "github":
         client, pr_number = _github(pr, api_url)
+    elif post == "gitlab":
+        from repo_auditor.review.gitlab import from_environment
+
+        client = from_environment(api_url, pr)
+        pr_number = client.merge_request
     repo = open_in_scope(path, head or "HEAD", cfg)
     if dry_run:
         from repo_auditor.cli.dryrun import review_estimate
@@ -114,12 +122,7 @@ def review_command(path: Path, base: str, head: str | None, focus: str | None, q
                         verbose=verbose, trace=cfg.trace, on_step=progress.on_step)
     emit_report(render_result(result, format_, template_dir=cfg.template_dir), output)
     if client is not None and pr_number is not None:
-        body = render_result(result, "markdown", template_dir=cfg.template_dir)
-        comment, created = client.upsert_review_comment(pr_number, body, existing)
-        if not quiet:
-            verb = "created" if created else "updated"
-            click.echo(f"review comment {verb} on PR #{pr_number}" + (f": {comment.url}" if comment.url else ""),
-                       err=True)
+        _publish(post, client, pr_number, result, existing, cfg.template_dir, quiet)
     failing = bool(fail_on) and result.fails_at(Severity[fail_on.upper()])
     if failing and not quiet:
         click.echo(f"failing: a verified finding is at or above {fail_on} (exit {EXIT_FINDINGS})", err=True)
@@ -145,8 +148,25 @@ def _github(pr: int | None, api_url: str | None) -> tuple[Any, int]:
     return client, number
 
 
+def _publish(platform: str, client: Any, number: int, result: Any, existing: Any, template_dir: str | None,
+             quiet: bool) -> None:
+    """Post the review: the summary plus one inline comment per finding in the diff."""
+    from repo_auditor.report.review import render_inline, render_result
+
+    summary = render_result(result, "markdown", template_dir=template_dir, inline=True)
+    comments = render_inline(result, platform, template_dir=template_dir)
+    if platform == "github":
+        outcome = client.publish_review(number, result.head_sha, summary, comments, existing)
+        where = f"PR #{number}"
+    else:
+        outcome = client.publish_review(result.base_sha, result.head_sha, summary, comments, existing)
+        where = f"merge request !{number}"
+    if not quiet:
+        click.echo(outcome.describe(where), err=True)
+
+
 def _previous(baseline: Path | None, client: Any, pr_number: int | None) -> tuple[Any, Any]:
-    """(the previous review's marker or None, the existing PR comment or None)."""
+    """(the previous review's marker or None, the existing review summary or None)."""
     from repo_auditor.errors import ConfigurationError
     from repo_auditor.review.marker import find_marker
 
@@ -157,5 +177,5 @@ def _previous(baseline: Path | None, client: Any, pr_number: int | None) -> tupl
             raise ConfigurationError(f"cannot read --baseline {baseline} ({exc.strerror}); pass a saved Markdown "
                                      "review") from None
         return find_marker(text), None
-    existing = client.find_review_comment(pr_number)
+    existing = client.previous_summary(pr_number)
     return (find_marker(existing.body) if existing else None), existing

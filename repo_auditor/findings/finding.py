@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from repo_auditor.findings.categories import GENERAL, parse_category
+
 if TYPE_CHECKING:
     from repo_auditor.findings.report import RepoInfo
 
@@ -151,10 +153,14 @@ class FindingParseProblem:
 class Finding:
     """One claim about the code, with the lines it cites and what verification made of it.
 
-    ``verified`` is True when the evidence was found at (or moved to) ``location`` in the audited tree, False when it
-    was not found or the location does not exist, and None when nothing was checked (no evidence was quoted; the
-    cited lines are then shown as ``evidence``). Only True counts as verified. ``reported_location`` keeps where the
-    model pointed when verification moved the finding. ``on_changed_line`` is set by the review job.
+    ``verified`` ("located") is True when the evidence was found at (or moved to) ``location`` in the audited tree,
+    False when it was not found or the location does not exist, and None when nothing was checked (no evidence was
+    quoted; the cited lines are then shown as ``evidence``). Only True counts as verified. ``reported_location`` keeps
+    where the model pointed when verification moved the finding. ``on_changed_line`` is set by the review job.
+
+    ``supported`` says whether the claim itself holds, when a check ran (a rule for absence claims, or a sub-model
+    reading the cited lines): True, False (refuted; ``support_note`` says why) or None (not checked). ``category`` is
+    one of ``categories.CATEGORIES``; ``suggestion`` is the model's replacement code for the cited lines, if any.
     """
 
     title: str
@@ -167,17 +173,50 @@ class Finding:
     on_changed_line: bool | None = None
     reported_location: Location | None = None
     notes: tuple[str, ...] = ()  # what parsing had to guess (unknown severity, truncated evidence)
+    category: str = GENERAL
+    suggestion: str | None = None
+    supported: bool | None = None
+    support_note: str | None = None
 
     @property
     def fingerprint(self) -> str:
         """A stable id: a hash of the path, the title and the evidence, each normalised; line numbers excluded,
         so the same finding keeps its id when code above it moves."""
         title = " ".join(self.title.lower().split())
-        evidence = "\n".join(
-            "".join(line.split()) for line in strip_line_numbers(self.evidence).splitlines() if line.strip()
-        )
-        digest = hashlib.sha256("\0".join((self.location.path, title, evidence)).encode("utf-8", "replace"))
+        digest = hashlib.sha256("\0".join((self.location.path, title, self._squeezed_evidence())).encode(
+            "utf-8", "replace"))
         return digest.hexdigest()[:16]
+
+    @property
+    def code_fingerprint(self) -> str:
+        """An id from the code alone: the path and the cited lines, whitespace removed; neither the title nor line
+        numbers, so it stays the same when the model rewords a finding or code above it moves (SARIF, suppressions,
+        inline comments)."""
+        digest = hashlib.sha256("\0".join((self.location.path, self._squeezed_evidence())).encode("utf-8", "replace"))
+        return digest.hexdigest()[:16]
+
+    def _squeezed_evidence(self) -> str:
+        return "\n".join(
+            "".join(line.split()) for line in strip_line_numbers(self.evidence).splitlines() if line.strip())
+
+    @property
+    def located(self) -> bool:
+        """The quoted lines exist at the cited location (``verified is True``)."""
+        return self.verified is True
+
+    @property
+    def label(self) -> str:
+        """The strongest thing verification established: ``supported`` (located, and a check upheld the claim),
+        ``located`` (the lines exist; no check of the claim could run), ``unsupported`` (located, but a check
+        refuted the claim), ``not located`` or ``not checked``."""
+        if self.verified is not True:
+            return "not checked" if self.verified is None else "not located"
+        return {True: "supported", False: "unsupported", None: "located"}[self.supported]
+
+    @property
+    def counts(self) -> bool:
+        """Whether the finding counts (headline, --fail-on, SARIF): located and not refuted by a support check."""
+        return self.verified is True and self.supported is not False
 
     @property
     def id(self) -> str:
@@ -225,8 +264,14 @@ class Finding:
         if len(explanation) > MAX_TEXT_CHARS:
             explanation = explanation[:MAX_TEXT_CHARS] + "\n… (explanation cut by repo_auditor)"
             notes.append(f"explanation cut to {MAX_TEXT_CHARS} characters")
+        category, category_note = parse_category(_first(data, "category", "kind"))
+        if category_note:
+            notes.append(category_note)
+        suggestion = _first(data, "suggestion", "fix", "suggested_fix", "replacement")
+        suggestion = _text(suggestion) if isinstance(suggestion, str) and len(suggestion) <= MAX_EVIDENCE_CHARS else None
         return cls(title=title, severity=severity, location=location, evidence=evidence,
-                   explanation=explanation.strip(), notes=tuple(notes))
+                   explanation=explanation.strip(), notes=tuple(notes), category=category,
+                   suggestion=_strip_fence(suggestion) if suggestion is not None else None)
 
     def to_dict(self, repo: RepoInfo | None = None) -> dict[str, Any]:
         """The finding's JSON form (see the report schema); ``url`` is set when ``repo`` can link to the lines."""
@@ -243,6 +288,12 @@ class Finding:
             "verification_note": self.verification_note,
             "on_changed_line": self.on_changed_line,
             "notes": list(self.notes),
+            "category": self.category,
+            "code_fingerprint": self.code_fingerprint,
+            "suggestion": self.suggestion,
+            "supported": self.supported,
+            "support_note": self.support_note,
+            "label": self.label,
         }
 
     def with_verification(self, verified: bool | None, note: str | None, **changes: Any) -> Finding:
@@ -291,6 +342,14 @@ def strip_line_numbers(text: str) -> str:
 
 
 _FENCE_LINE = re.compile(r"^\s*(`{3,}|~{3,})")
+
+
+def _strip_fence(text: str) -> str:
+    """Replacement code without an enclosing code fence (models often wrap a suggestion in one)."""
+    lines = text.rstrip("\n").split("\n")
+    if len(lines) >= 2 and _FENCE_LINE.match(lines[0]) and _FENCE_LINE.match(lines[-1]):
+        lines = lines[1:-1]
+    return "\n".join(lines)
 
 
 # What read_file adds around code, which a model may copy into its evidence (see repo_auditor/tools/read.py).

@@ -227,12 +227,14 @@ class Report:
 
     @property
     def verified_findings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.verified is True)
+        """Findings that count: located at the cited lines and not refuted by a support check (``Finding.counts``)."""
+        return tuple(f for f in self.findings if f.counts)
 
     @property
     def unverified_findings(self) -> tuple[Finding, ...]:
-        """Findings whose evidence was not found (verified False) or not checked (verified None)."""
-        return tuple(f for f in self.findings if f.verified is not True)
+        """Findings whose evidence was not found (verified False), not checked (verified None), or whose claim a
+        support check refuted (supported False)."""
+        return tuple(f for f in self.findings if not f.counts)
 
     @property
     def verified_count(self) -> int:
@@ -318,7 +320,8 @@ def _report_from_dict(data: Any) -> Report:
             evidence=str(f["evidence"]), explanation=str(f["explanation"]), verified=f["verified"],
             verification_note=f["verification_note"], on_changed_line=f["on_changed_line"],
             reported_location=location(f["reported_location"]) if f["reported_location"] else None,
-            notes=tuple(str(n) for n in f["notes"]),
+            notes=tuple(str(n) for n in f["notes"]), category=str(f.get("category") or "general"),
+            suggestion=f.get("suggestion"), supported=f.get("supported"), support_note=f.get("support_note"),
         )
         for f in data["findings"]
     )

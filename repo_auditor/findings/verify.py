@@ -110,8 +110,9 @@ def verify_findings(findings: Iterable[Finding], repo: SourceTree, *, window: in
 
 
 def rank_key(finding: Finding) -> tuple[int, int, str, int, str]:
-    """Verified first, then not checked, then unverified; within each, higher severity, then path and line."""
-    status = 0 if finding.verified is True else 1 if finding.verified is None else 2
+    """Verified (and not refuted by a support check) first, then not checked, then unverified or refuted; within
+    each, higher severity, then path and line."""
+    status = 0 if finding.counts else 1 if finding.verified is None else 2
     return (status, -int(finding.severity), finding.location.path, finding.location.line or 0, finding.title)
 
 

@@ -298,6 +298,17 @@ def render_review(report: Report, review: dict[str, Any], template_dir: str | os
     return _render_template(_environment(template_dir), REVIEW_TEMPLATE, {**_context(report), "review": review})
 
 
+REVIEW_COMMENT_TEMPLATE = "review_comment.md.j2"
+
+
+def render_review_comment(report: Report, finding: Finding, comment: dict[str, Any],
+                          template_dir: str | os.PathLike[str] | None = None) -> str:
+    """Render one inline review comment through ``review_comment.md.j2``: ``f`` (the finding view, as in
+    ``finding.md.j2``) and ``comment`` (marker, platform, suggestion fence and text, suggestion_problem)."""
+    return _render_template(_environment(template_dir), REVIEW_COMMENT_TEMPLATE,
+                            {"f": _finding_view(finding, report), "comment": comment})
+
+
 ARCHITECTURE_TEMPLATE = "architecture.md.j2"
 
 

@@ -357,6 +357,23 @@ class Repository:
                             "--src-prefix=a/", "--dst-prefix=b/", first, second, "--")
         return output.decode("utf-8", errors="replace")
 
+    def read_at(self, ref: str, path: str, *, max_bytes: int) -> bytes | None:
+        """The first ``max_bytes`` of file ``path`` as it is at commit ``ref`` (not the audited tree), or None when
+        it does not exist there. The review job reads its rules this way from the base branch."""
+        gitcmd = self._require_git(f"read {path!r} at {ref!r}")
+        listed = gitcmd.try_run("ls-tree", "-z", self.resolve_commit(ref), "--", path)
+        fields = listed.split(b"\0", 1)[0].split(None, 3) if listed else []
+        if len(fields) < 3 or fields[1] != b"blob":
+            return None
+        return gitcmd.read_blob(fields[2].decode(), max_bytes)
+
+    def list_at(self, ref: str, folder: str) -> list[str]:
+        """Paths of the files directly inside ``folder`` at commit ``ref`` (empty when there is no such folder)."""
+        gitcmd = self._require_git(f"list {folder!r} at {ref!r}")
+        listed = gitcmd.try_run("ls-tree", "-z", "--name-only", self.resolve_commit(ref), "--",
+                                folder.rstrip("/") + "/")
+        return sorted(fsdecode(name) for name in (listed or b"").split(b"\0") if name)
+
     def _require_git(self, what: str) -> Git:
         if self._git is None:
             raise RepositoryError(f"cannot {what}: {self.root} is not a git repository; run the review inside a "

@@ -7,6 +7,11 @@ symbols) read the head tree, so it can follow a changed function to its callers 
 (``RepoAuditor``) runs it, so findings are verified against the head tree exactly as in an audit; then each finding is
 marked ``on_changed_line`` against the whole change.
 
+Rules and suppressions come from the base branch (``rules.py``, ``suppressions.py``): the rules that apply to the
+changed files are added to the model's question; suppressed findings leave the report (counted, and kept for SARIF).
+Every located finding then gets a support check (``repo_auditor.findings.support``): a rule for absence claims, a
+``judge`` (default: the sub-model, when one is configured) for the others.
+
 Incremental (``previous=`` the marker of the last review): only the commits since the reviewed head are given to
 the model, and the earlier findings are re-verified against the new head; those still found are kept, the others
 are counted as resolved. A previous head that is not an ancestor of the new one (a force-push) means a full review.
@@ -24,15 +29,22 @@ from typing import TYPE_CHECKING, Any
 from repo_auditor.audit.pipeline import Budgets, RepoAuditor
 from repo_auditor.errors import ConfigurationError
 from repo_auditor.findings import Coverage, Finding, RepoInfo, Report, Severity
+from repo_auditor.findings.categories import CATEGORIES
+from repo_auditor.findings.support import Judge, check_support
 from repo_auditor.findings.verify import dedupe, rank, verify_findings
 from repo_auditor.review.diff import DEFAULT_DIFF_BUDGET_CHARS, ReviewPlan, parse_diff, plan_review
+from repo_auditor.review.inline import InlineComment, plan_inline
 from repo_auditor.review.marker import Marker
+from repo_auditor.review.rules import Rule, load_rules, rules_prompt
+from repo_auditor.review.suppressions import Suppressed, apply_suppressions, load_suppressions
 from repo_auditor.rlm.signature import InputField, OutputField
 
 if TYPE_CHECKING:
     from repo_auditor.repository import Repository
 
 DEFAULT_BUDGETS = Budgets()
+# Bumped whenever ReviewSignature's instructions or fields change meaning; recorded in SARIF with a digest of the text.
+REVIEW_PROMPT_VERSION = "2"
 
 FOCUS_AREAS: dict[str, str] = {
     "general": "Find bugs the change introduces or exposes: wrong logic, broken callers, unhandled errors, "
@@ -66,8 +78,10 @@ class ReviewSignature:
     question: str = InputField(desc="the review's focus and any question from the user")
     answer: str = OutputField(desc="a short review summary in Markdown, citing code as path:line")
     findings: list[dict] = OutputField(
-        desc="one dict per finding with keys title, severity (info|low|medium|high|critical), path, line, "
-        "end_line (optional), evidence (the cited head-tree lines copied verbatim), explanation; [] when none")
+        desc="one dict per finding with keys title, severity (info|low|medium|high|critical), category (one of: "
+        + ", ".join(CATEGORIES) + "), path, line, end_line (optional), evidence (the cited head-tree lines copied "
+        "verbatim), explanation, suggestion (optional: replacement code for exactly the lines line..end_line, "
+        "indented as in the file; only when you are sure of the fix); [] when none")
 
 
 @dataclass(frozen=True)
@@ -84,10 +98,22 @@ class ReviewResult:
     incremental_from: str | None = None  # the previously reviewed head, when only later commits were reviewed
     kept: int = 0  # earlier findings still found at the new head
     resolved: int = 0  # earlier findings no longer found
+    rules: tuple[Rule, ...] = ()  # the base branch's rules given to the model
+    suppressed: tuple[Suppressed, ...] = ()  # findings the base branch's suppressions file took out of the report
+    model: str | None = None
+    sub_model: str | None = None
+    prompt_version: str = ""
+    inline: tuple[InlineComment, ...] = ()  # the findings that can be posted as inline comments on the diff
 
     def fails_at(self, threshold: Severity) -> bool:
-        """Whether any VERIFIED finding is at or above ``threshold`` (the ``--fail-on`` rule)."""
+        """Whether any finding that counts (located, not refuted, not suppressed) is at or above ``threshold``
+        (the ``--fail-on`` rule)."""
         return any(f.severity >= threshold for f in self.report.verified_findings)
+
+    def run_properties(self) -> dict[str, Any]:
+        """What produced the review, for SARIF's ``run.properties``."""
+        return {"model": self.model, "subModel": self.sub_model, "promptVersion": self.prompt_version,
+                "focus": self.focus, "baseCommit": self.base_sha, "headCommit": self.head_sha}
 
     def marker(self) -> Marker:
         verified = self.report.verified_findings
@@ -100,11 +126,23 @@ class ReviewResult:
             "incremental_from": self.incremental_from, "kept_findings": self.kept, "resolved_findings": self.resolved,
             "diff_budget_chars": self.plan.budget_chars,
             "files": [p.to_dict() for p in self.plan.files],
+            "rules": [r.to_dict() for r in self.rules],
+            "suppressed": [s.to_dict() for s in self.suppressed],
+            "model": self.model, "sub_model": self.sub_model, "prompt_version": self.prompt_version,
         }
 
     def to_dict(self) -> dict[str, Any]:
         """The audit report's JSON form plus a ``review`` object (what was compared, per-file coverage)."""
         return {**self.report.to_dict(), "review": self.review_dict()}
+
+
+def prompt_version() -> str:
+    """``REVIEW_PROMPT_VERSION`` plus a digest of the signature's text, so an unbumped prompt edit still shows."""
+    import hashlib
+
+    text = (ReviewSignature.__doc__ or "") + "".join(
+        str(getattr(value, "desc", "")) for value in vars(ReviewSignature).values())
+    return f"{REVIEW_PROMPT_VERSION}+{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def focus_prompt(focus: str, question: str | None) -> str:
@@ -134,30 +172,30 @@ def review(
     verbose: bool = False,
     trace: str | None = None,
     on_step: Callable[..., None] | None = None,
+    judge: Judge | None = None,
 ) -> ReviewResult:
     """Review the change from the merge base of ``base`` and ``head`` (default: HEAD) to ``head``; see the module
     docstring. ``repo`` is a folder or a Repository opened at the head. ``explorer_factory(tools, budgets)`` returns
     the exploring module, called with ``repo_tree``, ``question``, ``diff`` and ``changed_files`` and returning a
-    Prediction with ``answer`` and ``findings`` (default: an RLM on ReviewSignature)."""
+    Prediction with ``answer`` and ``findings`` (default: an RLM on ReviewSignature). ``judge`` checks whether
+    located claims are supported (default: ``sub_lm`` when given; see ``repo_auditor.findings.support``)."""
     from repo_auditor.repository import Repository
 
     prompt = focus_prompt(focus, question)
+    options = dict(focus=focus, lm=lm, sub_lm=sub_lm, budgets=budgets, diff_budget_chars=diff_budget_chars,
+                   previous=previous, synthesize=synthesize, explorer_factory=explorer_factory,
+                   interpreter=interpreter, verbose=verbose, trace=trace, on_step=on_step,
+                   judge=judge if judge is not None else sub_lm)
     if isinstance(repo, Repository):
-        return _review(repo, base, prompt, focus=focus, lm=lm, sub_lm=sub_lm, budgets=budgets,
-                       diff_budget_chars=diff_budget_chars, previous=previous, synthesize=synthesize,
-                       explorer_factory=explorer_factory, interpreter=interpreter, verbose=verbose, trace=trace,
-                       on_step=on_step)
+        return _review(repo, base, prompt, **options)
     with Repository.open(repo, ref=head or "HEAD") as opened:
-        return _review(opened, base, prompt, focus=focus, lm=lm, sub_lm=sub_lm, budgets=budgets,
-                       diff_budget_chars=diff_budget_chars, previous=previous, synthesize=synthesize,
-                       explorer_factory=explorer_factory, interpreter=interpreter, verbose=verbose, trace=trace,
-                       on_step=on_step)
+        return _review(opened, base, prompt, **options)
 
 
 def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, sub_lm: Any, budgets: Budgets,
             diff_budget_chars: int, previous: Marker | None, synthesize: bool,
             explorer_factory: Callable[..., Any] | None, interpreter: Any, verbose: bool, trace: str | None,
-            on_step: Callable[..., None] | None) -> ReviewResult:
+            on_step: Callable[..., None] | None, judge: Judge | None) -> ReviewResult:
     if repo.commit is None:
         raise ConfigurationError(f"{repo.root} has no commits to review; commit the change first")
     head_sha = repo.commit
@@ -165,6 +203,11 @@ def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, su
     flags = _flags_lookup(repo)
     changes = plan_review(parse_diff(repo.diff(merge_base, head_sha)), budget_chars=diff_budget_chars,
                           flags_for=flags)
+    base_sha = repo.resolve_commit(base)
+    rules = load_rules(repo, base_sha, changes.by_path)
+    suppressions, suppression_notes = load_suppressions(repo, base_sha)
+    if rules:
+        prompt = f"{prompt}\n\n{rules_prompt(rules)}"
     since, notes = None, []
     plan = changes
     if previous is not None:
@@ -200,12 +243,17 @@ def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, su
                 kept.append(finding)
             else:
                 resolved += 1
-    findings = rank(dedupe([*report.findings, *kept]))
+    findings, suppressed = apply_suppressions(rank(dedupe([*report.findings, *kept])), suppressions)
+    findings = rank(check_support(findings, repo, judge=judge))
     findings = [dataclasses.replace(f, on_changed_line=changes.touches(f.location.path, f.location.line,
                                                                        f.location.end_line)) for f in findings]
-    report = dataclasses.replace(report, findings=tuple(findings), notes=(*report.notes, *notes))
+    report = dataclasses.replace(report, findings=tuple(findings),
+                                 notes=(*report.notes, *notes, *suppression_notes))
     return ReviewResult(report=report, plan=plan, changes=changes, base_ref=base, base_sha=merge_base,
-                        head_sha=head_sha, focus=focus, incremental_from=since, kept=len(kept), resolved=resolved)
+                        head_sha=head_sha, focus=focus, incremental_from=since, kept=len(kept), resolved=resolved,
+                        rules=tuple(rules), suppressed=tuple(suppressed), model=getattr(lm, "model", None),
+                        sub_model=getattr(sub_lm, "model", None), prompt_version=prompt_version(),
+                        inline=tuple(plan_inline(findings, changes, repo)))
 
 
 def _flags_lookup(repo: Repository) -> Callable[[str], frozenset[str]]:

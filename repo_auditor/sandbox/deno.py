@@ -288,7 +288,7 @@ class DenoInterpreter:
     def _start_fresh(self) -> None:
         self._stop_locked()
         t0 = time.monotonic()
-        runtime = rt.resolve(self._pyodide_dir)
+        runtime = rt.ensure_runtime(rt.fetch_on_first_use(), self._pyodide_dir)
         snap = None
         if self._use_snapshot:
             folder = self._snapshot_dir or cache_dir("sandbox")

@@ -5,6 +5,10 @@ registry and nowhere else; after that the sandbox runs with no network at all. `
 ``pyodide_dir`` argument) points at an unpacked Pyodide folder instead, for machines with no registry access: it must
 hold ``pyodide.mjs``, ``pyodide.asm.mjs``, ``pyodide.asm.wasm``, ``python_stdlib.zip`` and ``pyodide-lock.json`` of
 version ``PYODIDE_VERSION``.
+
+The sandbox fetches Pyodide on first use when it is missing (one line on stderr, then it is cached), so a fresh CI
+runner needs no separate setup step. ``REPO_AUDITOR_NO_FETCH=1`` turns that off for machines that must stay
+offline: a missing Pyodide is then an error naming the fix.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +27,7 @@ from repo_auditor.repository.cache import cache_dir
 # The one place the Pyodide version is pinned. Python 3.14 inside; the stdlib only (no numpy offline).
 PYODIDE_VERSION = "314.0.7"
 PYODIDE_DIR_ENV = "REPO_AUDITOR_PYODIDE_DIR"
+NO_FETCH_ENV = "REPO_AUDITOR_NO_FETCH"  # "1": never fetch Pyodide on first use (offline machines)
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "runner.js"
@@ -94,20 +100,29 @@ def resolve(pyodide_dir: str | os.PathLike[str] | None = None, deno_dir: Path | 
     folder = npm_pyodide_dir(deno_dir)
     if _missing_files(folder):
         raise SandboxStartError(
-            f"Pyodide {PYODIDE_VERSION} is not fetched yet (looked in {folder}); run `audit-repo doctor` "
+            f"Pyodide {PYODIDE_VERSION} is not fetched yet (looked in {folder}); unset {NO_FETCH_ENV} or run "
+            f"`audit-repo doctor` "
             f"(or `python -m repo_auditor.sandbox fetch`) once with access to the npm registry, or set "
             f"{PYODIDE_DIR_ENV} to an unpacked Pyodide folder")
     return Runtime(deno, deno_dir, folder)
 
 
+def fetch_on_first_use() -> bool:
+    """Whether a missing Pyodide may be fetched when the sandbox starts (not when ``REPO_AUDITOR_NO_FETCH=1``)."""
+    return os.environ.get(NO_FETCH_ENV, "").strip().lower() not in ("1", "true", "yes")
+
+
 def ensure_runtime(fetch: bool = True, pyodide_dir: str | os.PathLike[str] | None = None) -> Runtime:
-    """Return the runtime, fetching Pyodide from the npm registry first if it is missing and ``fetch`` is true."""
+    """Return the runtime, fetching Pyodide from the npm registry first if it is missing and ``fetch`` is true
+    (saying so in one line on stderr: the fetch takes a few seconds, once)."""
     try:
         return resolve(pyodide_dir)
     except SandboxStartError:
         if not fetch or pyodide_dir or os.environ.get(PYODIDE_DIR_ENV):
             raise
     deno, deno_dir = find_deno(), default_deno_dir()
+    print(f"repo_auditor: fetching the sandbox runtime (Pyodide {PYODIDE_VERSION}, ~14 MB) into {deno_dir}; "
+          f"once, then cached", file=sys.stderr, flush=True)
     try:
         proc = subprocess.run(
             [str(deno), "cache", "--no-config", "--no-lock", "--node-modules-dir=none",

@@ -69,7 +69,8 @@ def test_key_sets_are_stable():
                           "trajectory"]
     assert list(data["findings"][0]) == ["id", "title", "severity", "location", "reported_location", "url",
                                          "evidence", "explanation", "verified", "verification_note",
-                                         "on_changed_line", "notes"]
+                                         "on_changed_line", "notes", "category", "code_fingerprint", "suggestion",
+                                         "supported", "support_note", "label"]
     assert list(data["summary"]) == ["headline", "findings", "verified", "unverified", "unchecked",
                                      "verified_by_severity"]
     assert list(data["coverage"]) == ["files_read", "files_read_count", "files_total", "lines_read", "searches",

@@ -1,4 +1,5 @@
-"""The GitHub client against the fake API: pagination, marker lookup, create/update, errors and rate limits."""
+"""The GitHub client against the fake API: pagination, marker lookup, the review created then updated in place,
+errors and rate limits."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ import pytest
 from repo_auditor.review.github import GitHubClient, GitHubError, pr_number_from_event
 
 MARKED = "<!-- repo-auditor:review head=" + "a" * 40 + " base=" + "b" * 40 + " fingerprints= -->\nold review"
+HEAD = "c" * 40
+
+
+def publish(client, github, pr: int, body: str):
+    github.pulls.setdefault(pr, {"head": HEAD, "hunks": {}})
+    return client.publish_review(pr, HEAD, body, [])
 
 
 @pytest.fixture
@@ -28,12 +35,12 @@ def test_finds_the_marked_comment_across_pages(github, client):
     assert len([r for r in github.requests if r.method == "GET"]) == 3  # page size 2: three pages
 
 
-def test_upsert_creates_then_updates_in_place(github, client):
-    comment, created = client.upsert_review_comment(9, MARKED)
-    assert created
-    again, created_again = client.upsert_review_comment(9, MARKED.replace("old review", "new review"))
-    assert not created_again and again.id == comment.id
-    assert [c["body"].splitlines()[-1] for c in github.comments[9]] == ["new review"]
+def test_review_is_created_then_updated_in_place(github, client):
+    assert publish(client, github, 9, MARKED).created
+    assert not publish(client, github, 9, MARKED.replace("old review", "new review")).created
+    assert [r["body"].splitlines()[-1] for r in github.reviews[9]] == ["new review"]
+    assert [(r.method, r.path.split("?")[0]) for r in github.requests if r.method != "GET"] == [
+        ("POST", "/repos/acme/shop/pulls/9/reviews"), ("PUT", f"/repos/acme/shop/pulls/9/reviews/{github.reviews[9][0]['id']}")]
 
 
 @pytest.mark.parametrize("status, text", [
@@ -45,7 +52,7 @@ def test_upsert_creates_then_updates_in_place(github, client):
 def test_errors_say_what_to_fix(github, client, status, text):
     github.fail_next(status)
     with pytest.raises(GitHubError, match=text.replace("(", r"\(").replace(")", r"\)")) as info:
-        client.create_comment(1, "hi")
+        publish(client, github, 1, "hi")
     assert info.value.status == status
 
 
@@ -61,21 +68,21 @@ def test_wrong_token_is_401(github):
 ])
 def test_rate_limits_are_waited_out(github, client, status, headers, wait):
     github.fail_next(status, headers=headers)
-    assert client.create_comment(3, "hello").body == "hello"
-    assert client.waits == [wait]
+    assert publish(client, github, 3, "hello").created
+    assert github.reviews[3][0]["body"] == "hello" and client.waits == [wait]
 
 
 def test_rate_limit_too_far_away_fails(github, client):
     github.fail_next(429, headers={"Retry-After": "3600"})
     with pytest.raises(GitHubError, match="rate limit"):
-        client.create_comment(3, "hello")
+        publish(client, github, 3, "hello")
     assert client.waits == []
 
 
 def test_plain_403_is_a_permission_error(github, client):
     github.fail_next(403, body={"message": "Resource not accessible by integration"})
     with pytest.raises(GitHubError, match="permission"):
-        client.create_comment(3, "hello")
+        publish(client, github, 3, "hello")
 
 
 def test_pagination_to_another_host_is_refused(github, client):
@@ -96,6 +103,7 @@ def test_pr_number_from_event(tmp_path):
 
 
 def test_an_oversized_review_is_cut_and_keeps_its_marker(github, client):
-    comment, _ = client.upsert_review_comment(2, MARKED + "x" * 100_000)
-    assert len(comment.body) <= 65_000 and comment.body.startswith(MARKED)
-    assert "cut to fit GitHub's comment size limit" in comment.body
+    publish(client, github, 2, MARKED + "x" * 100_000)
+    body = github.reviews[2][0]["body"]
+    assert len(body) <= 65_000 and body.startswith(MARKED)
+    assert "cut to fit the comment size limit" in body

@@ -1,4 +1,4 @@
-"""``--post github`` keeps one comment per PR up to date; ``--incremental`` reviews only the new commits and keeps
+"""``--post github`` keeps one review per PR up to date; ``--incremental`` reviews only the new commits and keeps
 earlier findings that still apply, so pushing twice duplicates neither comments nor findings."""
 
 from __future__ import annotations
@@ -12,31 +12,37 @@ from tests.review.test_review_cli import CALLER_FINDING, SQL_FINDING, submit
 from tests.support.scripted_lm import code_reply
 
 
-def post(runner, server, shop, github, *extra: str):
+def open_pull(github, shop, number: int) -> None:
+    """Tell the fake GitHub the pull request's head and diff (GitHub's diff is base...head, 3 lines of context)."""
+    github.open_pull(number, shop.repo.head(), shop.repo.git("diff", "main...HEAD"))
+
+
+def post(runner, server, shop, github, *extra: str, pr: int = 4):
+    open_pull(github, shop, pr)
     return runner.invoke(main, ["review", str(shop.path), "--base", "main", "--model", "openai/x",
                                 "--api-base", server.url, "--post", "github", "--api-url", github.url, *extra])
 
 
-def test_post_creates_then_updates_one_comment(runner, server, shop, github, tmp_path, monkeypatch):
+def test_post_creates_then_updates_one_review(runner, server, shop, github, tmp_path, monkeypatch):
     introduce_sql_bug(shop.repo)
     github.add_comment(7, "LGTM from a human")
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": 7}}))
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
     server.enqueue(submit([SQL_FINDING]))
-    first = post(runner, server, shop, github, "--format", "github")
+    first = post(runner, server, shop, github, "--format", "github", pr=7)
     assert first.exit_code == 0, first.stderr
-    assert "review comment created on PR #7" in first.stderr
+    assert "review created on PR #7 (inline comments: 1 new, 0 kept, 0 removed)" in first.stderr
     assert first.stdout.startswith("::error file=app/db.py")  # the chosen format still goes to stdout
     server.enqueue(submit([SQL_FINDING]))
-    second = post(runner, server, shop, github, "--fail-on", "high")
+    second = post(runner, server, shop, github, "--fail-on", "high", pr=7)
     assert second.exit_code == 3
-    assert "review comment updated on PR #7" in second.stderr
-    bodies = [c["body"] for c in github.comments[7]]
-    assert len(bodies) == 2 and bodies[0] == "LGTM from a human"
-    marker = find_marker(bodies[1])
+    assert "review updated on PR #7 (inline comments: 0 new, 1 kept, 0 removed)" in second.stderr
+    assert [c["body"] for c in github.comments[7]] == ["LGTM from a human"]  # the human's comment is untouched
+    [review] = github.reviews[7]
+    marker = find_marker(review["body"])
     assert marker is not None and marker.head == shop.repo.head() and len(marker.fingerprints) == 1
-    assert [r.method for r in github.requests if r.method != "GET"] == ["POST", "PATCH"]
+    assert [r.method for r in github.requests if r.method != "GET"] == ["POST", "PUT"]
 
 
 def test_incremental_reviews_only_new_commits_and_keeps_findings(runner, server, shop, github):
@@ -54,11 +60,11 @@ def test_incremental_reviews_only_new_commits_and_keeps_findings(runner, server,
     assert data["review"]["incremental_from"] == first_head and data["review"]["kept_findings"] == 1
     titles = sorted(f["title"] for f in data["findings"] if f["verified"])
     assert titles == ["Caller not updated for the new discount parameter", "SQL built with string formatting"]
-    [comment] = github.comments[4]
-    marker = find_marker(comment["body"])
+    [review] = github.reviews[4]
+    marker = find_marker(review["body"])
     assert marker is not None and marker.head == shop.repo.head() and len(marker.fingerprints) == 2
-    assert "Incremental: reviewed the commits since" in comment["body"]
-    assert "unchanged since the last review" in comment["body"]  # app/db.py was covered by the first review
+    assert "Incremental: reviewed the commits since" in review["body"]
+    assert "unchanged since the last review" in review["body"]  # app/db.py was covered by the first review
 
 
 def test_incremental_drops_fixed_findings_and_skips_the_model_without_new_commits(runner, server, shop, github):
@@ -78,7 +84,7 @@ def test_incremental_drops_fixed_findings_and_skips_the_model_without_new_commit
     fixed = post(runner, server, shop, github, "--pr", "4", "--incremental", "--format", "json")
     data = json.loads(fixed.stdout)
     assert data["findings"] == [] and data["review"]["resolved_findings"] == 1
-    assert len(github.comments[4]) == 1
+    assert len(github.reviews[4]) == 1 and github.review_comments[4] == []  # the fixed finding's comment is gone
 
 
 def test_incremental_from_a_saved_markdown_review(runner, server, shop, tmp_path):

@@ -12,8 +12,8 @@ from repo_auditor.cli import main
 from tests.review.conftest import OLD_CALL, SQL_FORMATTED, change_signature, clean_change, introduce_sql_bug
 from tests.support.scripted_lm import code_reply
 
-SQL_FINDING = {"title": "SQL built with string formatting", "severity": "high", "path": "app/db.py", "line": 12,
-               "evidence": SQL_FORMATTED, "explanation": "name is formatted into the query: SQL injection."}
+SQL_FINDING = {"title": "SQL built with string formatting", "severity": "high", "category": "security/injection",
+               "path": "app/db.py", "line": 12, "evidence": SQL_FORMATTED, "explanation": "name is formatted into the query: SQL injection."}
 CALLER_FINDING = {"title": "Caller not updated for the new discount parameter", "severity": "medium",
                   "path": "app/cart.py", "line": 7, "evidence": OLD_CALL,
                   "explanation": "total() now needs discount; checkout() still passes two arguments."}
@@ -51,7 +51,7 @@ def test_markdown_review_sees_the_diff_and_marks_changed_lines(runner, server, s
     assert "On a line this change touches" in sql_part
     caller_part = out.split("Caller not updated", 1)[1].split("<details>", 1)[0]
     assert "On a line this change touches" not in caller_part  # cart.py did not change
-    assert "eval of request data" in out.split("unverified finding(s)", 1)[1]
+    assert "eval of request data" in out.split("not counted", 1)[1]
     coverage = out.split("### Coverage", 1)[1]
     assert "**Reviewed (2)**" in coverage and "`app/db.py` (modified, +1 −1)" in coverage
 
@@ -93,10 +93,28 @@ def test_sarif_output_is_valid(runner, server, shop, sarif_schema):
     log = json.loads(result.stdout)
     jsonschema.Draft202012Validator(sarif_schema).validate(log)
     [res] = log["runs"][0]["results"]  # only the verified finding
-    assert res["level"] == "error" and res["ruleId"] == "repo-auditor/sql-built-with-string-formatting"
+    assert res["level"] == "error" and res["ruleId"] == "security/injection"
     region = res["locations"][0]["physicalLocation"]
     assert region["artifactLocation"]["uri"] == "app/db.py" and region["region"]["startLine"] == 12
-    assert len(res["partialFingerprints"]["repoAuditor/v1"]) == 16
+    assert len(res["partialFingerprints"]["repoAuditor/v2"]) == 16
+    run_ = log["runs"][0]
+    assert run_["properties"]["model"] == "openai/x" and run_["properties"]["promptVersion"].startswith("2+")
+    assert run_["tool"]["driver"]["rules"][0]["properties"]["security-severity"] == "8.0"
+
+
+def test_sarif_identity_survives_a_reworded_title(runner, server, shop):
+    introduce_sql_bug(shop.repo)
+    missing_test = {"title": "No test for find_user", "severity": "medium", "category": "tests/missing",
+                    "path": "app/db.py", "line": 12, "evidence": SQL_FORMATTED, "explanation": "untested"}
+    server.enqueue(submit([SQL_FINDING]), submit([{**SQL_FINDING, "title": "Query text formatted with %"}]))
+    first = json.loads(run(runner, server, shop, "--format", "sarif").stdout)["runs"][0]["results"][0]
+    second = json.loads(run(runner, server, shop, "--format", "sarif").stdout)["runs"][0]["results"][0]
+    assert first["message"]["text"] != second["message"]["text"]
+    assert first["partialFingerprints"] == second["partialFingerprints"] and first["ruleId"] == second["ruleId"]
+    server.enqueue(submit([missing_test]))
+    log = json.loads(run(runner, server, shop, "--format", "sarif").stdout)
+    [rule] = log["runs"][0]["tool"]["driver"]["rules"]
+    assert rule["id"] == "tests/missing" and "security-severity" not in rule["properties"]
 
 
 def test_github_annotations(runner, server, shop):
