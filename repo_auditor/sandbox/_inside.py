@@ -22,6 +22,7 @@ import inspect
 import json
 import linecache
 import pydoc  # noqa: F401  # help() imports it; loading it here puts it in the snapshot
+import signal
 import sys
 import traceback
 from collections import deque
@@ -315,12 +316,18 @@ def run_cell(code: str, limit: int, timeout: float) -> str:
     old = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _STDOUT, _STDERR
     try:
-        body, expr = _compile_cell(code, filename)
-        exec(body, NAMESPACE)
-        if expr is not None:
-            value = eval(expr, NAMESPACE)
-            if value is not None:
-                result["value"] = _safe_value_repr(value)
+        # The time-limit interrupt is for the model's code only: the watchdog repeats it every 100 ms until the cell
+        # is over, and one landing while the result below is built would escape run_cell and crash the runtime.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            body, expr = _compile_cell(code, filename)
+            exec(body, NAMESPACE)
+            if expr is not None:
+                value = eval(expr, NAMESPACE)
+                if value is not None:
+                    result["value"] = _safe_value_repr(value)
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     except _SubmitSignal:
         pass
     except KeyboardInterrupt as exc:

@@ -8,11 +8,12 @@ Per ``execute``:
 
 * stdout and stderr come back interleaved, capped at ``max_output_chars`` with a head/tail marker (capture is bounded
   inside the sandbox too); a trailing expression's repr is ``value``; errors carry a traceback into ``<cell N>``.
-* ``timeout`` (default ``timeout`` of the constructor) covers the whole call, tool calls included. When it passes the
-  code gets a KeyboardInterrupt and the result is a ``TimeoutError`` with the state kept; from then on tool calls are
-  refused (they raise TimeoutError inside without running). If the runtime still does not answer ``grace`` seconds
+* ``timeout`` (default ``timeout`` of the constructor) covers running the code, tool calls included (starting or
+  restarting the runtime first is not counted). When it passes the code gets a KeyboardInterrupt and the result is a
+  ``TimeoutError`` with the state kept; from then on tool calls are refused (they raise TimeoutError inside without
+  running). If the runtime still does not answer ``grace`` seconds
   later, the process is killed and restarted: ``state_lost`` is set and a note says so.
-* That kill is a hard deadline: ``timeout + grace`` after the call began. Only a tool call that was already running
+* That kill is a hard deadline: ``timeout + grace`` after the code was sent. Only a tool call that was already running
   when the time limit passed can move it, to ``grace`` seconds after that call returns, and never beyond
   ``timeout + grace + overrun_cap`` (``TOOL_OVERRUN_CAP_S`` by default). So no cell, whatever it does with tool calls
   and interrupts, runs longer than ``timeout + grace + overrun_cap`` (a host tool is not itself interrupted: one that

@@ -31,6 +31,8 @@ MAX_JSON_DEPTH = MAX_DEPTH + 8
 MAX_NOTES = 25
 MAX_NOTE_CHARS = 2_000
 MAX_ERROR_TYPE_CHARS = 200
+# The sandbox keeps ``limit`` characters of a long text plus a "... [N characters omitted] ..." line between them.
+MARKER_ROOM = 100
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -85,7 +87,9 @@ def parse_call(payload: bytes) -> tuple[str, list[Any], dict[str, Any]]:
 
 
 def parse_result(payload: bytes, max_chars: int) -> CellResult:
-    """A cell result as ``_inside.run_cell`` writes it; text fields capped at ``max_chars`` (head and tail kept)."""
+    """A cell result as ``_inside.run_cell`` writes it; text fields capped at ``max_chars`` (head and tail kept) plus
+    room for the marker the sandbox adds when it caps them itself."""
+    max_chars += MARKER_ROOM
     data = parse_json(payload, "the cell's result")
     if not isinstance(data, dict):
         raise UntrustedValueError(f"malformed result: expected an object, got {_kind(data)}")
