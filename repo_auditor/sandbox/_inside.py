@@ -7,6 +7,11 @@ The model's code runs in ``NAMESPACE``; tools, ``SUBMIT`` and the input variable
 lands in one bounded capture, so nothing the code prints reaches the real stdout that carries the host protocol:
 ``print`` and ``sys.stdout``/``sys.stderr`` in order as written; writes that bypass them (``os.write(1, ...)``, C-level
 output, ``js.console.log``) are queued by the runner and appended when the cell ends.
+
+The model's code can change anything here (this module is ``sys.modules["_ra_inside"]``), so the host trusts nothing
+this side sends and checks every result and tool call (``untrusted.py``). What this module does is keep ordinary code
+from breaking it by accident: it encodes with its own JSON encoder objects, so ``json.dumps = ...`` in a cell changes
+nothing here.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import inspect
 import json
 import linecache
 import pydoc  # noqa: F401  # help() imports it; loading it here puts it in the snapshot
+import signal
 import sys
 import traceback
 from collections import deque
@@ -31,6 +37,12 @@ NAMESPACE: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
 
 # Conversion notes beyond this many are summarised in one line: the model needs the gist, not 10,000 lines.
 MAX_NOTES = 20
+
+# Our own encoder and decoder: a cell that replaces json.dumps or json.loads for its own use does not reach these.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+_decode = json.JSONDecoder().decode
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 _host_call: Callable[[str], str] | None = None
 _cell_counter = 0
@@ -141,12 +153,18 @@ def _remote_error(name: str) -> type[BaseException]:
 
 
 def _call_host(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    plain = {"tool": name, "args": args, "kwargs": kwargs}
+    # Containers are converted first, with their depth limited: JSON's C encoder recursing through a very deep list
+    # exhausts the JavaScript stack under WebAssembly and takes the whole runtime down.
+    if not all(type(a) in _SCALARS for a in args) or not all(type(v) in _SCALARS for v in kwargs.values()):
+        plain = {"tool": name, "args": _ra_values.to_plain(args, None, "args"),
+                 "kwargs": _ra_values.to_plain(kwargs, None, "kwargs")}
     try:  # the common case: plain values, encoded directly
-        payload = json.dumps({"tool": name, "args": args, "kwargs": kwargs}, ensure_ascii=False)
-    except (TypeError, ValueError, RecursionError):  # sets, bytes, objects, cycles, huge ints: convert first
-        payload = json.dumps({"tool": name, "args": _ra_values.to_plain(args, None, "args"),
-                              "kwargs": _ra_values.to_plain(kwargs, None, "kwargs")}, ensure_ascii=False)
-    reply = json.loads(_host_call(payload))
+        payload = _encode(plain)
+    except (TypeError, ValueError, RecursionError):  # str subclasses, huge ints...: convert first
+        payload = _encode({"tool": name, "args": _ra_values.to_plain(args, None, "args"),
+                           "kwargs": _ra_values.to_plain(kwargs, None, "kwargs")})
+    reply = _decode(_host_call(payload))
     if reply.get("ok"):
         return reply.get("value")
     raise _remote_error(str(reply.get("type") or "ToolError"))(str(reply.get("message") or ""))
@@ -174,7 +192,7 @@ class _HostDefault:
 
 def install_tool(spec_json: str) -> None:
     """Create ``NAMESPACE[name]``: a function with the host callable's signature and docstring."""
-    spec = json.loads(spec_json)
+    spec = _decode(spec_json)
     name = spec["name"]
     params = []
     for p in spec["params"]:
@@ -211,7 +229,7 @@ def set_variable(name: str, kind: str, data: Any) -> None:
     raw = data.to_bytes()
     text = raw.decode("utf-8", errors="surrogatepass")
     del raw
-    NAMESPACE[name] = text if kind == "str" else json.loads(text)
+    NAMESPACE[name] = text if kind == "str" else _decode(text)
 
 
 # ---------------------------------------------------------------- SUBMIT
@@ -298,12 +316,18 @@ def run_cell(code: str, limit: int, timeout: float) -> str:
     old = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _STDOUT, _STDERR
     try:
-        body, expr = _compile_cell(code, filename)
-        exec(body, NAMESPACE)
-        if expr is not None:
-            value = eval(expr, NAMESPACE)
-            if value is not None:
-                result["value"] = _safe_value_repr(value)
+        # The time-limit interrupt is for the model's code only: the watchdog repeats it every 100 ms until the cell
+        # is over, and one landing while the result below is built would escape run_cell and crash the runtime.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            body, expr = _compile_cell(code, filename)
+            exec(body, NAMESPACE)
+            if expr is not None:
+                value = eval(expr, NAMESPACE)
+                if value is not None:
+                    result["value"] = _safe_value_repr(value)
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     except _SubmitSignal:
         pass
     except KeyboardInterrupt as exc:
@@ -328,7 +352,7 @@ def run_cell(code: str, limit: int, timeout: float) -> str:
         result["submit"] = {"args": call["args"], "kwargs": call["kwargs"]}
         result["notes"].extend(_cap_notes(call["notes"]))
     result["output"] = _capture.render()
-    return json.dumps(result, ensure_ascii=False)
+    return _encode(result)
 
 
 _STDOUT = _Stream("stdout")
@@ -349,6 +373,9 @@ def boot(host_call: Callable[[str], str], take_raw: Callable[[], str]) -> None:
     import posix
 
     os.system = posix.system = _no_subprocess  # type: ignore[assignment]
+    # The memory snapshot froze the random module's state (if it was loaded): give every session its own sequence.
+    if "random" in sys.modules:
+        sys.modules["random"].seed()
 
 
 def _no_subprocess(*args: Any, **kwargs: Any) -> Any:

@@ -60,24 +60,35 @@ def _annotation_text(annotation: Any) -> str:
     return inspect.formatannotation(annotation)
 
 
-def call_tool(tools: dict[str, Callable[..., Any]], payload: bytes) -> bytes:
-    """Run one tool call from the sandbox; the reply carries the value or the exception's type name and message."""
-    try:
-        request = json.loads(payload)
-        name, args, kwargs = request["tool"], request["args"], request["kwargs"]
-        fn = tools[name]
-        if not isinstance(args, list) or not isinstance(kwargs, dict):
-            raise TypeError("tool arguments must be a list and a dict")
-    except (ValueError, KeyError, TypeError) as exc:
-        reply: dict[str, Any] = {"ok": False, "type": "ToolError", "message": f"malformed tool call: {exc}"}
-        return json.dumps(reply).encode("utf-8")
+def call_tool(tools: dict[str, Callable[..., Any]], name: str, args: list[Any], kwargs: dict[str, Any]) -> bytes:
+    """Run one tool call from the sandbox (already checked by ``untrusted.parse_call``); the reply carries the value
+    or the exception's type name and message. Only a BaseException that is not an Exception (Ctrl-C) propagates."""
+    fn = tools.get(name)
+    if fn is None:
+        return error_reply("ToolError", f"malformed tool call: there is no tool {name[:100]!r}")
     try:
         value = fn(*args, **kwargs)
     except Exception as exc:  # the model sees the tool's failure as a Python exception and can recover
-        reply = {"ok": False, "type": type(exc).__name__, "message": str(exc)}
-        return json.dumps(reply, ensure_ascii=False).encode("utf-8")
+        return error_reply(type(exc).__name__, _message(exc))
     try:  # the common case: plain values, encoded directly
-        return json.dumps({"ok": True, "value": value}, ensure_ascii=False).encode("utf-8")
+        return _encode({"ok": True, "value": value})
     except (TypeError, ValueError, RecursionError):  # sets, bytes, objects, cycles, huge ints: convert first
-        reply = {"ok": True, "value": to_plain(value, [], f"{name}() result")}
-        return json.dumps(reply, ensure_ascii=False).encode("utf-8")
+        return _encode({"ok": True, "value": to_plain(value, [], f"{name}() result")})
+
+
+def error_reply(type_name: str, message: str) -> bytes:
+    """A reply that raises ``type_name(message)`` inside the sandbox."""
+    return _encode({"ok": False, "type": type_name, "message": message})
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # an exception whose __str__ fails is still reported
+        return f"<{type(exc).__name__} message unavailable>"
+
+
+def _encode(reply: dict[str, Any]) -> bytes:
+    # surrogatepass: a lone surrogate (a non-UTF-8 file name read with surrogateescape) must not raise here; the
+    # runner's UTF-8 decoder shows it as U+FFFD.
+    return json.dumps(reply, ensure_ascii=False).encode("utf-8", "surrogatepass")

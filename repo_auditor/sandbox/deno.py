@@ -8,18 +8,27 @@ Per ``execute``:
 
 * stdout and stderr come back interleaved, capped at ``max_output_chars`` with a head/tail marker (capture is bounded
   inside the sandbox too); a trailing expression's repr is ``value``; errors carry a traceback into ``<cell N>``.
-* ``timeout`` (default ``timeout`` of the constructor) covers the whole call, tool calls included. When it passes the
-  code gets a KeyboardInterrupt and the result is a ``TimeoutError`` with the state kept. If the runtime still does not
-  answer ``grace`` seconds later, the process is killed and restarted: ``state_lost`` is set and a note says so.
+* ``timeout`` (default ``timeout`` of the constructor) covers running the code, tool calls included (starting or
+  restarting the runtime first is not counted). When it passes the code gets a KeyboardInterrupt and the result is a
+  ``TimeoutError`` with the state kept; from then on tool calls are refused (they raise TimeoutError inside without
+  running). If the runtime still does not answer ``grace`` seconds
+  later, the process is killed and restarted: ``state_lost`` is set and a note says so.
+* That kill is a hard deadline: ``timeout + grace`` after the code was sent. Only a tool call that was already running
+  when the time limit passed can move it, to ``grace`` seconds after that call returns, and never beyond
+  ``timeout + grace + overrun_cap`` (``TOOL_OVERRUN_CAP_S`` by default). So no cell, whatever it does with tool calls
+  and interrupts, runs longer than ``timeout + grace + overrun_cap`` (a host tool is not itself interrupted: one that
+  runs past the cap finishes first, then the sandbox is killed).
 * Deno's resident memory is watched; above ``max_memory_mb`` the process is killed and restarted (``MemoryError``).
 * A crashed runtime (or one whose control channel was written to by the code) is restarted on the spot; tools are
   registered again and input variables re-injected, and the result says the state was lost.
+* Nothing from the sandbox is trusted (``untrusted.py``): a tool call that is malformed, too large or too deep raises
+  ``ValueError`` inside at the call, without running the tool; a result that is too large is a ``ValueError`` result
+  with the state kept; a malformed or too deep result, or a frame out of sequence, means the code tampered with the
+  runner, which is restarted (``SandboxError``, ``state_lost``). No value from the sandbox raises on the host.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import secrets
 import subprocess
@@ -33,8 +42,9 @@ from typing import Any
 
 from repo_auditor.errors import ConfigurationError, SandboxStartError
 from repo_auditor.repository.cache import cache_dir
-from repo_auditor.sandbox import bridge, snapshot, wire
+from repo_auditor.sandbox import bridge, snapshot, untrusted, wire
 from repo_auditor.sandbox import runtime as rt
+from repo_auditor.sandbox.process import drain, kill, rss_mb
 from repo_auditor.sandbox.protocol import ExecutionResult, SubmitCall
 from repo_auditor.sandbox.values import dumps
 
@@ -42,8 +52,12 @@ DEFAULT_TIMEOUT_S = 120.0  # generous: a cell may call llm_query several times, 
 DEFAULT_MAX_OUTPUT_CHARS = 10_000  # what the model sees of one step's output; head and tail are kept
 DEFAULT_MAX_MEMORY_MB = 2048  # Pyodide is 32-bit WebAssembly (4 GB at most); stop well before the machine suffers
 DEFAULT_GRACE_S = 5.0  # after the time limit, how long the interrupted code may take to unwind before a kill
+# How far past ``timeout + grace`` a tool call that was running when the time limit passed may push the hard deadline.
+# Such a call (an llm_query begun just before the limit) usually answers within seconds to a minute, and letting it
+# finish keeps the model's variables; but the push must be bounded, or a cell's wall time would depend on what the
+# host tools do. Tool calls made after the limit are refused and never push it.
+TOOL_OVERRUN_CAP_S = 30.0
 START_TIMEOUT_S = 60.0  # a snapshot start takes ~0.3-0.5 s, a cold one ~2-4 s; a busy CI box can be much slower
-STDERR_TAIL_BYTES = 8_000  # Deno's own stderr, kept for error messages only
 
 STATE_LOST_NOTE = ("The sandbox was restarted: variables and imports from earlier steps are gone; tools and input "
                    "variables are available again.")
@@ -54,6 +68,10 @@ class _MemoryLimitExceeded(Exception):
 
 
 class _RuntimeBroken(Exception):
+    pass
+
+
+class _TamperedResult(Exception):
     pass
 
 
@@ -84,6 +102,8 @@ class DenoInterpreter:
         self.max_output_chars = int(max_output_chars)
         self.max_memory_mb = int(max_memory_mb)
         self.grace = float(grace)
+        self.overrun_cap = TOOL_OVERRUN_CAP_S  # see the module docstring; tests lower it
+        self._seq = 0  # the last host request's sequence number (see wire.py)
         self._pyodide_dir = pyodide_dir
         self._snapshot_dir = Path(snapshot_dir) if snapshot_dir is not None else None
         self._use_snapshot = use_snapshot
@@ -174,7 +194,7 @@ class DenoInterpreter:
                 self._start_locked()
             self._executing = True
             try:
-                result = self._run(code, limit, t0)
+                result = self._run(code, limit, time.monotonic())  # the clock starts once it runs
             except BaseException:
                 # Interrupted on the host (Ctrl-C, a tool raising SystemExit...): the runner may still be mid-cell and
                 # would answer the next request with this one's result, so it cannot be kept.
@@ -205,22 +225,39 @@ class DenoInterpreter:
     # ------------------------------------------------------------------ running code
 
     def _run(self, code: str, limit: float, t0: float) -> ExecutionResult:
+        """Run one cell; ``t0`` is when the cell's clock starts (after any start-up of the runtime)."""
         assert self._proc is not None and self._reader is not None
-        deadline = t0 + limit + self.grace
+        soft = t0 + limit  # the runner interrupts the code here; tool calls after it are refused
+        hard = soft + self.grace  # the host kills the runtime here
+        cap = hard + self.overrun_cap  # and no tool call moves ``hard`` past this
         try:
-            self._write({"op": "exec", "code": code, "limit": self.max_output_chars, "timeout": limit})
+            seq = self._request({"op": "exec", "code": code, "limit": self.max_output_chars, "timeout": limit})
             while True:
-                msg, payload = self._reader.read(deadline, self._check_memory)
-                if msg.get("op") == "call":
-                    reply = bridge.call_tool(self._tools, payload)
-                    deadline = max(deadline, time.monotonic() + self.grace)
-                    self._write({"op": "reply"}, reply)
+                oversize = 0  # the size of a payload over untrusted.MAX_VALUE_BYTES, which the reader dropped
+                try:
+                    msg, payload = self._reader.read(hard, self._check_memory, untrusted.MAX_VALUE_BYTES)
+                except wire.OversizedPayloadError as exc:
+                    msg, payload, oversize = exc.msg, b"", exc.size
+                if msg["re"] != seq:
+                    raise wire.ForgedFrameError(f"a {msg['op']} frame answers request {msg['re']}, not {seq}")
+                op = msg["op"]
+                if op == "call":
+                    now = time.monotonic()
+                    if now >= hard:  # a stream of refused calls must not keep the reader from its deadline
+                        raise wire.DeadlineError("tool calls past the hard deadline")
+                    if now >= soft:
+                        reply = bridge.error_reply("TimeoutError", f"the step's time limit of {limit:g} s has passed; "
+                                                   "tools are not run any more in this step")
+                    else:
+                        reply = self._tool_reply(payload, oversize)
+                        hard = max(hard, min(time.monotonic() + self.grace, cap))
+                    self._write({"op": "reply", "seq": seq}, reply)
                     continue
-                if msg.get("op") == "result":
-                    return _result_from_json(payload)
-                if msg.get("op") == "fatal":
+                if op == "result":
+                    return self._result(payload, oversize)
+                if op == "fatal":
                     raise _RuntimeBroken(str(msg.get("message", ""))[:500])
-                raise wire.ForgedFrameError(f"unexpected message {msg.get('op')!r} during execution")
+                raise wire.ForgedFrameError(f"unexpected message {op!r} during execution")
         except wire.DeadlineError:
             return self._recover(
                 "TimeoutError",
@@ -231,8 +268,13 @@ class DenoInterpreter:
         except wire.ForgedFrameError as exc:
             return self._recover(
                 "SandboxError",
-                f"SandboxError: the code wrote to the sandbox's private control channel ({exc}); the sandbox was "
-                f"restarted")
+                f"SandboxError: the code wrote to the sandbox's private control channel or tampered with its runner "
+                f"({exc}); the sandbox was restarted")
+        except _TamperedResult as exc:
+            return self._recover(
+                "SandboxError",
+                f"SandboxError: the sandbox returned a malformed result ({exc}), so the code must have changed the "
+                f"sandbox's own machinery; it was restarted")
         except _RuntimeBroken as exc:
             return self._recover("SandboxCrashedError",
                                  f"SandboxCrashedError: the Python runtime failed ({exc}); it was restarted")
@@ -241,6 +283,34 @@ class DenoInterpreter:
                 "SandboxCrashedError",
                 f"SandboxCrashedError: the sandbox process died while running this code ({self._exit_description()}); "
                 f"it was restarted")
+
+    def _tool_reply(self, payload: bytes, oversize: int) -> bytes:
+        """Run one tool call from the sandbox; a call that is not well formed raises ValueError inside instead."""
+        try:
+            if oversize:
+                raise untrusted.UntrustedValueError(untrusted.too_large("the tool call's arguments", oversize))
+            name, args, kwargs = untrusted.parse_call(payload)
+        except untrusted.UntrustedValueError as exc:
+            return bridge.error_reply("ValueError", str(exc))
+        return bridge.call_tool(self._tools, name, args, kwargs)
+
+    def _result(self, payload: bytes, oversize: int) -> ExecutionResult:
+        """The checked result; a result too large to take is the model's error (the runner is fine), anything else
+        malformed means the runner was tampered with."""
+        if oversize:
+            return ExecutionResult(
+                error_type="ValueError",
+                error=f"ValueError: {untrusted.too_large('the step result (SUBMIT values, output and notes)', oversize)}"
+                      f"; it was dropped. SUBMIT something smaller (e.g. a summary) and keep large data in variables")
+        try:
+            data = untrusted.parse_result(payload, self.max_output_chars)
+        except untrusted.UntrustedValueError as exc:
+            raise _TamperedResult(str(exc)[:300]) from None
+        return ExecutionResult(
+            output=data.output, value=data.value, error=data.error, error_type=data.error_type,
+            submit=SubmitCall(args=data.submit[0], kwargs=data.submit[1]) if data.submit is not None else None,
+            notes=data.notes,
+        )
 
     def _recover(self, error_type: str, error: str) -> ExecutionResult:
         """Replace a runtime that cannot continue; the result tells the model what happened and that state is gone."""
@@ -253,9 +323,9 @@ class DenoInterpreter:
         proc = self._proc
         if proc is None:
             return
-        rss_mb = _rss_mb(proc.pid)
-        if rss_mb is not None and rss_mb > self.max_memory_mb:
-            raise _MemoryLimitExceeded(f"the sandbox used {rss_mb:,.0f} MB, over the {self.max_memory_mb:,} MB limit")
+        used = rss_mb(proc.pid)
+        if used is not None and used > self.max_memory_mb:
+            raise _MemoryLimitExceeded(f"the sandbox used {used:,.0f} MB, over the {self.max_memory_mb:,} MB limit")
 
     # ------------------------------------------------------------------ process lifecycle
 
@@ -325,9 +395,9 @@ class DenoInterpreter:
         self._proc = proc
         # If the interpreter is dropped without shutdown (or the host exits), do not leave Deno running: a runner
         # stuck in code that ignores interrupts would never notice that its stdin closed.
-        self._finalizer = weakref.finalize(self, _kill, proc)
+        self._finalizer = weakref.finalize(self, kill, proc)
         self._stderr_tail = deque()
-        threading.Thread(target=_drain, args=(proc.stderr, self._stderr_tail), name="sandbox-stderr",
+        threading.Thread(target=drain, args=(proc.stderr, self._stderr_tail), name="sandbox-stderr",
                          daemon=True).start()
         self._reader = wire.FrameReader(proc.stdout.fileno(), token)
         try:
@@ -337,7 +407,9 @@ class DenoInterpreter:
             raise SandboxStartError(f"the sandbox did not start ({exc}): {self._stderr_text()}") from exc
         if msg.get("op") != "ready":
             raise SandboxStartError(f"the sandbox did not start: {str(msg.get('message', msg))[:2000]}")
-        self.last_start_timings = {k: float(v) for k, v in (msg.get("timings") or {}).items()}
+        timings = msg.get("timings")
+        self.last_start_timings = {str(k): float(v) for k, v in timings.items() if isinstance(v, (int, float))} \
+            if isinstance(timings, dict) else {}
 
     def _stop_locked(self) -> None:
         proc, self._proc, self._reader = self._proc, None, None
@@ -373,6 +445,12 @@ class DenoInterpreter:
         assert self._proc is not None
         wire.write_frame(self._proc.stdin.fileno(), msg, payload)
 
+    def _request(self, msg: dict[str, Any], payload: bytes = b"") -> int:
+        """Send a request with the next sequence number; the runner's answer must carry it as ``re``."""
+        self._seq += 1
+        self._write({**msg, "seq": self._seq}, payload)
+        return self._seq
+
     def _setup_or_defer(self, op: str, msg: dict[str, Any], payload: bytes) -> None:
         """Send a tool or variable now if the runtime is idle; during an execute (a tool registering another tool)
         the runner is waiting for a reply, so it is sent right after. A stopped runtime gets it at its next start."""
@@ -384,9 +462,12 @@ class DenoInterpreter:
     def _send_setup(self, op: str, msg: dict[str, Any], payload: bytes) -> None:
         assert self._reader is not None
         try:
-            self._write({"op": op, **msg}, payload)
+            seq = self._request({"op": op, **msg}, payload)
             reply, _ = self._reader.read(time.monotonic() + START_TIMEOUT_S)
-        except (wire.ChannelClosedError, wire.DeadlineError, wire.ForgedFrameError, BrokenPipeError) as exc:
+            if reply["op"] != "done" or reply["re"] != seq:
+                raise wire.ForgedFrameError(f"a {reply['op']} frame answering {reply['re']} came for a {op} ({seq})")
+        except (wire.ChannelClosedError, wire.DeadlineError, wire.ForgedFrameError, wire.OversizedPayloadError,
+                BrokenPipeError) as exc:
             raise SandboxStartError(
                 f"the sandbox failed while receiving a {op} ({exc}): {self._stderr_text()}") from exc
         if reply.get("error"):
@@ -395,50 +476,3 @@ class DenoInterpreter:
     def _stderr_text(self) -> str:
         text = b"".join(self._stderr_tail).decode("utf-8", "replace").strip()
         return text[-2000:] or "no output from deno"
-
-
-def _result_from_json(payload: bytes) -> ExecutionResult:
-    data = json.loads(payload)
-    submit = data.get("submit")
-    return ExecutionResult(
-        output=data.get("output") or "",
-        value=data.get("value"),
-        error=data.get("error"),
-        error_type=data.get("error_type"),
-        submit=SubmitCall(args=list(submit["args"]), kwargs=dict(submit["kwargs"])) if submit else None,
-        notes=list(data.get("notes") or []),
-    )
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
-        with contextlib.suppress(OSError):
-            stream.close()
-
-
-def _drain(stream: Any, tail: deque[bytes]) -> None:
-    """Keep the last STDERR_TAIL_BYTES of Deno's stderr; reading it also keeps Deno from blocking on a full pipe."""
-    size = 0
-    try:
-        for chunk in iter(lambda: stream.read1(4096), b""):
-            tail.append(chunk)
-            size += len(chunk)
-            while size > STDERR_TAIL_BYTES and len(tail) > 1:
-                size -= len(tail.popleft())
-    except (OSError, ValueError):
-        pass
-
-
-def _rss_mb(pid: int) -> float | None:
-    """Resident memory of ``pid`` in MB (Linux /proc); None where unavailable."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None

@@ -14,8 +14,16 @@ timeout}, ``tool`` (payload: the tool's spec as JSON), ``var`` {name, kind: "str
 Runner -> host: ``ready``, ``fatal`` {message}, ``snapshot`` (payload: memory snapshot), ``result`` (payload: the cell
 result as JSON), ``call`` (payload: {tool, args, kwargs} as JSON), ``done`` {error?}, ``pong``.
 
-A runner frame that does not start with the token was not written by the runner (sandboxed code reached file
-descriptor 1): the reader raises ``ForgedFrameError`` and the caller restarts the runtime.
+Sequence: every host request (``exec``, ``tool``, ``var``, ``ping``, and ``reply``) carries ``seq``, the host's request
+counter. Every runner frame carries ``n`` (1 for its first frame, then one more per frame) and ``re``, the ``seq`` of
+the request it answers (a ``call`` answers its cell's ``exec``). The reader checks ``n``; the caller checks ``re``. So a
+frame the runner did not write in this order, or an answer to an earlier request, is never taken for the current one.
+
+A runner frame that does not start with the token, is out of sequence, or whose header is not a small JSON object with
+a known ``op`` was not written by the runner as it should be (sandboxed code reached file descriptor 1, or tampered
+with the runner): the reader raises ``ForgedFrameError`` and the caller restarts the runtime. Payloads are not parsed
+here; ``untrusted.py`` checks them. A payload over the caller's ``max_payload`` is read and dropped, and
+``OversizedPayloadError`` says so, with the channel still in step.
 """
 
 from __future__ import annotations
@@ -31,6 +39,9 @@ from typing import Any
 TOKEN_BYTES = 16
 # A frame header that claims more than this is corrupt; the largest legitimate frame is the memory snapshot (~32 MB).
 MAX_FRAME_BYTES = 1 << 30
+# The headers the runner writes are a few hundred bytes (a fatal message is capped at 4,000 characters).
+MAX_HEADER_BYTES = 1 << 16
+RUNNER_OPS = frozenset({"ready", "fatal", "snapshot", "result", "call", "done", "pong"})
 # How often the ``on_wait`` callback (the memory check) runs while a caller waits for frames.
 CHECK_INTERVAL_S = 0.1
 # Below this a frame is joined and written at once; above it the payload is written as is to avoid copying it.
@@ -39,6 +50,15 @@ SMALL_FRAME_BYTES = 1 << 16
 
 class ForgedFrameError(Exception):
     """A frame without the session token arrived: something other than the runner wrote to its stdout."""
+
+
+class OversizedPayloadError(Exception):
+    """A frame's payload was over the reader's limit; it was read and dropped (the channel is still in step)."""
+
+    def __init__(self, msg: dict[str, Any], size: int) -> None:
+        super().__init__(f"a {msg.get('op')} payload of {size} bytes")
+        self.msg = msg
+        self.size = size
 
 
 class ChannelClosedError(Exception):
@@ -75,18 +95,33 @@ class FrameReader:
         self._token = token
         self._buf = bytearray()
         self._next_check = 0.0
+        self._count = 0  # runner frames read so far
 
-    def read(self, deadline: float | None, on_wait: Callable[[], None] | None = None) -> tuple[dict[str, Any], bytes]:
-        """Return (header, payload). ``on_wait`` runs about every CHECK_INTERVAL_S while waiting."""
+    def read(self, deadline: float | None, on_wait: Callable[[], None] | None = None,
+             max_payload: int = MAX_FRAME_BYTES) -> tuple[dict[str, Any], bytes]:
+        """Return (header, payload): the header a dict with ``op`` (a known runner op), ``n`` and ``re`` (ints).
+        ``on_wait`` runs about every CHECK_INTERVAL_S while waiting."""
         head = self._take(8 + TOKEN_BYTES, deadline, on_wait)
         if head[:TOKEN_BYTES] != self._token:
             raise ForgedFrameError("a frame without the session token arrived on the runner's stdout")
         json_len, payload_len = struct.unpack("<II", head[TOKEN_BYTES:])
-        if json_len + payload_len > MAX_FRAME_BYTES:
-            raise ForgedFrameError(f"a frame header claims {json_len + payload_len} bytes")
-        msg = json.loads(self._take(json_len, deadline, on_wait))
+        if json_len > MAX_HEADER_BYTES or json_len + payload_len > MAX_FRAME_BYTES:
+            raise ForgedFrameError(f"a frame header claims {json_len} + {payload_len} bytes")
+        msg = _header(self._take(json_len, deadline, on_wait))
+        self._count += 1
+        if msg["n"] != self._count:
+            raise ForgedFrameError(f"frame {msg['n']} arrived where frame {self._count} was due")
+        if payload_len > max_payload:
+            self._skip(payload_len, deadline, on_wait)
+            raise OversizedPayloadError(msg, payload_len)
         payload = self._take(payload_len, deadline, on_wait) if payload_len else b""
         return msg, payload
+
+    def _skip(self, n: int, deadline: float | None, on_wait: Callable[[], None] | None) -> None:
+        while n > 0:
+            chunk = min(n, 1 << 20)
+            self._take(chunk, deadline, on_wait)
+            n -= chunk
 
     def _take(self, n: int, deadline: float | None, on_wait: Callable[[], None] | None) -> bytes:
         while len(self._buf) < n:
@@ -107,3 +142,16 @@ class FrameReader:
         out = bytes(self._buf[:n])
         del self._buf[:n]
         return out
+
+
+def _header(raw: bytes) -> dict[str, Any]:
+    try:
+        msg = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ForgedFrameError(f"a frame header is not JSON ({str(exc)[:100]})") from None
+    if not isinstance(msg, dict) or not isinstance(msg.get("op"), str) or msg["op"] not in RUNNER_OPS:
+        raise ForgedFrameError(f"a frame header is not a runner message: {raw[:100]!r}")
+    for key in ("n", "re"):
+        if type(msg.get(key)) is not int:
+            raise ForgedFrameError(f"a {msg['op']} frame lacks its sequence number {key!r}")
+    return msg

@@ -6,11 +6,13 @@ import json
 import math
 import os
 import struct
+import threading
+import time
 
 import pytest
 
 from repo_auditor.errors import ConfigurationError
-from repo_auditor.sandbox import bridge, wire
+from repo_auditor.sandbox import bridge, untrusted, wire
 from repo_auditor.sandbox.values import to_plain
 
 
@@ -68,17 +70,65 @@ def test_to_plain_edge_values() -> None:
     assert "<too deep>" in json.dumps(to_plain(deep))
 
 
+def frame(token: bytes, header: dict[str, object] | bytes, payload: bytes = b"") -> bytes:
+    body = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return token + struct.pack("<II", len(body), len(payload)) + body + payload
+
+
 def test_frame_reader_accepts_token_and_rejects_forgery() -> None:
     token = os.urandom(wire.TOKEN_BYTES)
     r, w = os.pipe()
     try:
-        body = b'{"op": "ready"}'
-        os.write(w, token + struct.pack("<II", len(body), 3) + body + b"abc")
         reader = wire.FrameReader(r, token)
-        assert reader.read(None) == ({"op": "ready"}, b"abc")
-        os.write(w, b"\x00" * wire.TOKEN_BYTES + struct.pack("<II", len(body), 0) + body)
+        os.write(w, frame(token, {"op": "ready", "n": 1, "re": 0}, b"abc"))
+        assert reader.read(None) == ({"op": "ready", "n": 1, "re": 0}, b"abc")
+        os.write(w, frame(b"\x00" * wire.TOKEN_BYTES, {"op": "ready", "n": 2, "re": 0}))
         with pytest.raises(wire.ForgedFrameError):
             reader.read(None)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@pytest.mark.parametrize("header", [
+    {"op": "result", "n": 1, "re": 1},  # a second frame 1: replayed or inserted
+    {"op": "result", "n": 3, "re": 1},  # a frame skipped
+    {"op": "result", "re": 1},
+    {"op": "result", "n": "2", "re": 1},
+    {"op": "nonsense", "n": 2, "re": 1},
+    {"op": ["result"], "n": 2, "re": 1},
+    [1, 2],
+    b"[" * 100_000 + b"]" * 100_000,
+    b"not json",
+])
+def test_frame_reader_rejects_frames_out_of_sequence_or_malformed(header: object) -> None:
+    token = os.urandom(wire.TOKEN_BYTES)
+    r, w = os.pipe()
+    try:
+        reader = wire.FrameReader(r, token)
+        os.write(w, frame(token, {"op": "ready", "n": 1, "re": 0}))
+        reader.read(None)
+        data = frame(token, header)  # type: ignore[arg-type]
+        threading.Thread(target=os.write, args=(w, data), daemon=True).start()
+        with pytest.raises(wire.ForgedFrameError):
+            reader.read(time.monotonic() + 5)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_frame_reader_drops_an_oversized_payload_and_stays_in_step() -> None:
+    token = os.urandom(wire.TOKEN_BYTES)
+    r, w = os.pipe()
+    try:
+        reader = wire.FrameReader(r, token)
+        data = frame(token, {"op": "call", "n": 1, "re": 4}, b"x" * 300_000) + frame(token, {"op": "result", "n": 2,
+                                                                                           "re": 4}, b"{}")
+        threading.Thread(target=os.write, args=(w, data), daemon=True).start()
+        with pytest.raises(wire.OversizedPayloadError) as caught:
+            reader.read(time.monotonic() + 5, max_payload=1000)
+        assert caught.value.size == 300_000 and caught.value.msg["op"] == "call"
+        assert reader.read(time.monotonic() + 5, max_payload=1000) == ({"op": "result", "n": 2, "re": 4}, b"{}")
     finally:
         os.close(r)
         os.close(w)
@@ -111,14 +161,45 @@ def test_tool_spec_describes_signature() -> None:
     assert spec["returns"] == "list[str]"
 
 
-def test_call_tool_reports_exceptions_and_malformed_calls() -> None:
+def test_call_tool_reports_exceptions_and_unknown_tools() -> None:
     def boom(x: int) -> int:
         raise KeyError(x)
 
-    reply = json.loads(bridge.call_tool({"boom": boom}, b'{"tool": "boom", "args": [1], "kwargs": {}}'))
+    reply = json.loads(bridge.call_tool({"boom": boom}, "boom", [1], {}))
     assert reply == {"ok": False, "type": "KeyError", "message": "1"}
-    reply = json.loads(bridge.call_tool({"boom": boom}, b'{"tool": "nope", "args": [], "kwargs": {}}'))
-    assert reply["ok"] is False and "malformed tool call" in reply["message"]
+    reply = json.loads(bridge.call_tool({"boom": boom}, "nope", [], {}))
+    assert reply["ok"] is False and "no tool 'nope'" in reply["message"]
+    reply = json.loads(bridge.call_tool({"boom": boom}, "boom", [], {"y": 1}))
+    assert reply["ok"] is False and reply["type"] == "TypeError"
+    assert json.loads(bridge.call_tool({"name": lambda: "caf\udce9"}, "name", [], {}))["ok"]  # no UnicodeEncodeError
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    (b"[" * 200_000 + b"]" * 200_000, "deeper"),
+    (b'{"tool": "t", "args": ' + b"[" * 80 + b"]" * 80 + b', "kwargs": {}}', "deeper"),
+    (b"\xff\xfe garbage", "not valid JSON"),
+    (b"[1]", "malformed"),
+    (b'{"tool": "t", "args": [], "kwargs": {}, "more": 1}', "malformed"),
+    (b'{"tool": 1, "args": [], "kwargs": {}}', "malformed"),
+    (b'{"tool": "t", "args": 1e999999999, "kwargs": {}}', "malformed"),
+    (b'{"tool": "t", "args": [' + b"1" * 5000 + b'], "kwargs": {}}', "not valid JSON"),
+])
+def test_untrusted_tool_calls_never_raise_anything_else(payload: bytes, message: str) -> None:
+    with pytest.raises(untrusted.UntrustedValueError, match=message):
+        untrusted.parse_call(payload)
+
+
+def test_untrusted_result_is_typed_capped_and_valid_utf8() -> None:
+    payload = json.dumps({"output": "o" * 500, "value": "\ud800", "error": None, "error_type": None,
+                          "submit": {"args": ["a\udfffb", {"k\ud800": ["\udc00"]}], "kwargs": {}},
+                          "notes": ["n"] * 40}).encode()
+    data = untrusted.parse_result(payload, 100)
+    assert len(data.output) < 100 + untrusted.MARKER_ROOM + 50 and "characters omitted" in data.output
+    assert data.value == "\ufffd"
+    json.dumps(data.submit, ensure_ascii=False).encode("utf-8")
+    assert len(data.notes) == untrusted.MAX_NOTES + 1
+    with pytest.raises(untrusted.UntrustedValueError):
+        untrusted.parse_result(b'{"output": "", "value": 5}', 100)
 
 
 @pytest.mark.parametrize("name", ["1abc", "with space", "class", "SUBMIT", "_ra_x", ""])
