@@ -27,8 +27,8 @@
                                       or a saved report cannot be read
 
 Errors carry data as attributes (the path, the ref, the budget spent) so callers can act on them; the message alone is
-enough for a person reading one line. An ``LMError``, ``BudgetExceededError`` or ``KeyboardInterrupt`` that ends an
-``RLM`` run carries the work done so far as ``.partial`` (a ``Prediction``), so nothing paid for is lost.
+enough for a person reading one line. An ``LMError``, ``SandboxError``, ``BudgetExceededError`` or ``KeyboardInterrupt``
+that ends an ``RLM`` run carries the work done so far as ``.partial`` (a ``Prediction``), so nothing paid for is lost.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from repo_auditor.errors import BudgetExceededError, LMError, RunInterruptedError
+from repo_auditor.errors import BudgetExceededError, LMError, RunInterruptedError, SandboxError
 from repo_auditor.findings import Coverage, Finding, ModelUsage, RepoInfo, Report, Stop, parse_findings
 from repo_auditor.findings.verify import Synthesizer, build_report
 from repo_auditor.rlm import settings
@@ -189,7 +189,7 @@ class RepoAuditor:
             prediction: Prediction = explorer(repo_tree=repo.file_tree(FILE_TREE_BUDGET_CHARS), question=question)
             stopped = None if prediction.finished_by == "submit" else Stop(
                 prediction.finished_by, _budget_detail(prediction), self.trace)
-        except (LMError, BudgetExceededError, KeyboardInterrupt) as exc:
+        except (LMError, SandboxError, BudgetExceededError, KeyboardInterrupt) as exc:
             prediction = getattr(exc, "partial", None)
             if prediction is None or not (prediction.root_usage.calls or prediction.sub_usage.calls):
                 raise  # nothing was paid for yet: the plain error says all there is

@@ -20,7 +20,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from repo_auditor.errors import BudgetExceededError, ConfigurationError, LMError, SandboxCrashedError
+from repo_auditor.errors import (
+    BudgetExceededError,
+    ConfigurationError,
+    LMError,
+    SandboxCrashedError,
+    SandboxError,
+)
 from repo_auditor.rlm import settings
 from repo_auditor.rlm.budget import Limits, RunBudget
 from repo_auditor.rlm.children import (
@@ -275,7 +281,7 @@ class _Run:
             if outputs is not None:
                 return self._finish(outputs, "submit", extracted=False)
             return self._finish(self._extract(stop), stop, extracted=True)
-        except (LMError, KeyboardInterrupt) as exc:
+        except (LMError, SandboxError, KeyboardInterrupt) as exc:
             # The work done so far travels with the error (``exc.partial``), so a caller can still report it.
             finished_by = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
             exc.partial = self._prediction({}, finished_by, extracted=False)  # type: ignore[union-attr]
@@ -353,8 +359,12 @@ class _Run:
         return completion
 
     def _execute(self, code: str, iteration: int) -> ExecutionResult:
-        timeouts = [t for t in (self.rlm.execution_timeout, self.budget.turn_time_left()) if t is not None]
+        left = self.budget.turn_time_left()
+        timeouts = [t for t in (self.rlm.execution_timeout, left) if t is not None]
         timeout = max(min(timeouts), 0.1) if timeouts else None
+        if left is not None and timeout is not None and hasattr(self.interpreter, "overrun_cap"):
+            # a host tool running at the cell's limit may not carry the cell past the run's time budget
+            self.interpreter.overrun_cap = max(min(self.interpreter.overrun_cap, left - timeout), 0.0)
         t0 = time.perf_counter()
         try:
             result = self.interpreter.execute(code, timeout=timeout)

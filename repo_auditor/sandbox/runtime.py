@@ -56,7 +56,10 @@ def find_deno() -> Path:
     except ImportError as exc:
         raise SandboxStartError(
             "the `deno` Python package is not installed; reinstall repo_auditor (pip install repo_auditor)") from exc
-    path = Path(deno.find_deno_bin())
+    try:
+        path = Path(deno.find_deno_bin())
+    except FileNotFoundError as exc:  # the package is there but its binary is not (a partial install)
+        raise SandboxStartError(f"the deno binary is missing ({exc}); reinstall the `deno` package") from None
     if not path.is_file():
         raise SandboxStartError(f"the deno binary is missing at {path}; reinstall the `deno` package")
     return path
