@@ -365,7 +365,10 @@ class DenoInterpreter:
             folder.mkdir(parents=True, exist_ok=True)
             snap = snapshot.snapshot_path(folder, runtime)
             if not snapshot.is_intact(snap):
-                self.last_snapshot_build_seconds = snapshot.build(runtime, snap)
+                try:
+                    self.last_snapshot_build_seconds = snapshot.build(runtime, snap)
+                except OSError:  # the snapshot cannot be written (a full disk): start without one, slower
+                    snap = None
         try:
             self._spawn(runtime, snap)
         except SandboxStartError:

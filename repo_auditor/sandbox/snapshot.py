@@ -7,6 +7,7 @@ model code. File layout: ``MAGIC`` + u64 LE payload length + payload, so a trunc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import struct
@@ -61,6 +62,10 @@ def boot_message(runtime: rt.Runtime, token: bytes, mode: str, snapshot: Path | 
     }
 
 
+# A snapshot build takes seconds; a temporary file older than this belongs to a process that died mid-write.
+STALE_TMP_SECONDS = 600
+
+
 def build(runtime: rt.Runtime, path: Path) -> float:
     """Build the snapshot into ``path`` (atomically); return the seconds it took."""
     t0 = time.monotonic()
@@ -85,16 +90,25 @@ def build(runtime: rt.Runtime, path: Path) -> float:
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             stream.close()
     tmp = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")  # concurrent builds never collide
-    with tmp.open("wb") as fh:
-        fh.write(MAGIC + struct.pack("<Q", len(payload)))
-        fh.write(payload)
-    os.replace(tmp, path)
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(MAGIC + struct.pack("<Q", len(payload)))
+            fh.write(payload)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, an interrupt: never leave 30 MB of half a snapshot behind
+        tmp.unlink(missing_ok=True)
+        raise
     _remove_stale(path)
     return time.monotonic() - t0
 
 
 def _remove_stale(current: Path) -> None:
-    """Snapshots of other versions are 30 MB each and never used again once the key changed."""
+    """Snapshots of other versions are 30 MB each and never used again once the key changed; temporary files left by
+    a process that died while writing one are removed once they are old enough not to be another build's."""
     for old in current.parent.glob("pyodide-*.snap"):
         if old != current:
             old.unlink(missing_ok=True)
+    for leftover in current.parent.glob("pyodide-*.snap.*.tmp"):
+        with contextlib.suppress(OSError):
+            if time.time() - leftover.stat().st_mtime > STALE_TMP_SECONDS:
+                leftover.unlink()
