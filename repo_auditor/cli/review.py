@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from repo_auditor.cli import EXIT_FINDINGS, EXIT_PARTIAL, main
+from repo_auditor.cli import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_PARTIAL, main
 from repo_auditor.cli.options import (
     FILE,
     budget_options,
@@ -80,6 +80,7 @@ def review_command(path: Path, base: str, head: str | None, focus: str | None, q
         warn_ignored,
     )
     from repo_auditor.cli.progress import RunProgress
+    from repo_auditor.errors import RunInterruptedError
     from repo_auditor.findings import Severity
     from repo_auditor.report.review import render_result
     from repo_auditor.review.pipeline import review
@@ -117,9 +118,14 @@ def review_command(path: Path, base: str, head: str | None, focus: str | None, q
     lm, sub_lm = resolve_models(cfg)
     with repo, RunProgress.for_command(quiet=quiet, verbose=verbose, models=(lm, sub_lm)) as progress:
         progress.stage("reviewing")
-        result = review(repo, base, focus=focus, question=question, lm=lm, sub_lm=sub_lm,
-                        budgets=budgets_from(cfg), diff_budget_chars=cfg["review.diff_budget"], previous=previous,
-                        verbose=verbose, trace=cfg.trace, on_step=progress.on_step)
+        try:
+            result = review(repo, base, focus=focus, question=question, lm=lm, sub_lm=sub_lm,
+                            budgets=budgets_from(cfg), diff_budget_chars=cfg["review.diff_budget"],
+                            previous=previous, verbose=verbose, trace=cfg.trace, on_step=progress.on_step)
+        except RunInterruptedError as exc:  # Ctrl-C after paying: the partial review is still written, not posted
+            emit_report(render_result(exc.report, format_, template_dir=cfg.template_dir), output)
+            partial_notice(exc.report.report)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     emit_report(render_result(result, format_, template_dir=cfg.template_dir), output)
     if client is not None and pr_number is not None:
         _publish(post, client, pr_number, result, existing, cfg.template_dir, quiet)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repo_auditor.audit.pipeline import Budgets, RepoAuditor
-from repo_auditor.errors import ConfigurationError
+from repo_auditor.errors import ConfigurationError, RunInterruptedError
 from repo_auditor.findings import Coverage, Finding, RepoInfo, Report, Severity
 from repo_auditor.findings.categories import CATEGORIES
 from repo_auditor.findings.support import Judge, check_support
@@ -222,6 +222,7 @@ def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, su
         else:
             notes.append(f"the previously reviewed head {previous.head[:12]} is not an ancestor of "
                          f"{head_sha[:12]} (history rewritten?); reviewed the whole change again")
+    interrupted: RunInterruptedError | None = None
     if any(p.coverage != "skipped" for p in plan.files):
         auditor = RepoAuditor(
             lm=lm, sub_lm=sub_lm, budgets=budgets, synthesizer="model" if synthesize else None,
@@ -229,7 +230,10 @@ def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, su
                 lm=lm, sub_lm=sub_lm, verbose=verbose, trace=trace, on_step=on_step, interpreter=interpreter)),
             verbose=verbose, trace=trace, on_step=on_step, interpreter=interpreter,
         )
-        report = auditor(repo, prompt)
+        try:
+            report = auditor(repo, prompt)
+        except RunInterruptedError as exc:  # Ctrl-C after paying: finish the review from what was gathered
+            report, interrupted = exc.report, exc
     else:
         what = "no new commits since the last review" if since == head_sha else "no reviewable changes"
         report = Report(question=prompt, answer=f"Nothing for the model to review: {what}.", findings=(),
@@ -244,16 +248,20 @@ def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, su
             else:
                 resolved += 1
     findings, suppressed = apply_suppressions(rank(dedupe([*report.findings, *kept])), suppressions)
-    findings = rank(check_support(findings, repo, judge=judge))
+    findings = rank(check_support(findings, repo, judge=None if interrupted else judge))
     findings = [dataclasses.replace(f, on_changed_line=changes.touches(f.location.path, f.location.line,
                                                                        f.location.end_line)) for f in findings]
     report = dataclasses.replace(report, findings=tuple(findings),
                                  notes=(*report.notes, *notes, *suppression_notes))
-    return ReviewResult(report=report, plan=plan, changes=changes, base_ref=base, base_sha=merge_base,
+    result = ReviewResult(report=report, plan=plan, changes=changes, base_ref=base, base_sha=merge_base,
                         head_sha=head_sha, focus=focus, incremental_from=since, kept=len(kept), resolved=resolved,
                         rules=tuple(rules), suppressed=tuple(suppressed), model=getattr(lm, "model", None),
                         sub_model=getattr(sub_lm, "model", None), prompt_version=prompt_version(),
                         inline=tuple(plan_inline(findings, changes, repo)))
+    if interrupted is not None:
+        raise RunInterruptedError("interrupted; the partial review holds the work done so far",
+                                  report=result) from interrupted
+    return result
 
 
 def _flags_lookup(repo: Repository) -> Callable[[str], frozenset[str]]:

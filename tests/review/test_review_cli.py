@@ -4,12 +4,18 @@ OpenAI-compatible server replaying a scripted review; exit codes per --fail-on, 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import jsonschema
 import pytest
 
 from repo_auditor.cli import main
 from tests.review.conftest import OLD_CALL, SQL_FORMATTED, change_signature, clean_change, introduce_sql_bug
+from tests.support.openai_server import Fault, Reply
 from tests.support.scripted_lm import code_reply
 
 SQL_FINDING = {"title": "SQL built with string formatting", "severity": "high", "category": "security/injection",
@@ -157,3 +163,33 @@ def test_head_option_reviews_another_branch_without_touching_the_work_tree(runne
     data = json.loads(result.stdout)
     assert data["review"]["head"] == feature_head and data["findings"][0]["on_changed_line"] is True
     assert shop.repo.status() == "" and shop.repo.git("branch", "--show-current") == "main"
+
+
+def test_a_provider_failing_mid_review_leaves_a_partial_review_and_exits_4(runner, server, shop):
+    introduce_sql_bug(shop.repo)
+    server.enqueue(code_reply("print(diff.count('diff --git'))", "Look at the change."),
+                   Fault(400, {"error": {"message": "context length exceeded", "type": "invalid_request_error"}}))
+    result = run(runner, server, shop, "--format", "json", "--fail-on", "high")
+    assert result.exit_code == 4, result.stderr
+    data = json.loads(result.stdout)
+    assert data["partial"] is True and data["stopped"]["reason"] == "error"
+    assert result.stderr.strip().splitlines()[-1].startswith("partial report: the run stopped early")
+
+
+def test_ctrl_c_mid_review_writes_the_partial_review_and_exits_130(server, shop):
+    introduce_sql_bug(shop.repo)
+    server.enqueue(code_reply("print(diff.count('diff --git'))", "Look."), Reply("never read", delay=120))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from repo_auditor.cli import main; main()", "review", str(shop.path), "--base", "main",
+         "--model", "openai/x", "--api-base", server.url, "--format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    deadline = time.monotonic() + 120
+    while len(server.chat_requests) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    data = json.loads(out)
+    assert data["partial"] is True and data["stopped"]["reason"] == "interrupted"
+    assert "review" in data and "Traceback" not in err
