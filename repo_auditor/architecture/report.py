@@ -31,6 +31,7 @@ from repo_auditor.architecture.compare import Changes
 from repo_auditor.architecture.mermaid import mermaid_graph
 from repo_auditor.architecture.model import IncompatibleReportError, Inventory
 from repo_auditor.architecture.narrative import Narrative
+from repo_auditor.findings import Stop
 
 REPORT_SCHEMA_VERSION = 1
 REPORT_KIND = "architecture"
@@ -50,6 +51,7 @@ class ArchitectureReport:
     top_n: int
     changes: Changes | None = None
     narrative: Narrative | None = None
+    stopped: Stop | None = None  # the narrative ended early; the inventory is complete either way
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     tool_version: str = field(default_factory=lambda: _tool_version())
 
@@ -75,6 +77,7 @@ class ArchitectureReport:
             "mermaid": self.mermaid,
             "changes": self.changes.to_dict() if self.changes is not None else None,
             "narrative": self.narrative.to_dict() if self.narrative is not None else None,
+            "stopped": self.stopped.to_dict() if self.stopped is not None else None,
         }
 
 

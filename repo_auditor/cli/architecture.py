@@ -8,13 +8,14 @@ from typing import Any
 
 import click
 
-from repo_auditor.cli import main
+from repo_auditor.cli import EXIT_INTERRUPTED, EXIT_PARTIAL, main
 from repo_auditor.cli.options import (
     budgets_from,
     emit_report,
     mention_trace_viewer,
     model_and_budget_options,
     open_in_scope,
+    partial_notice,
     resolve_models,
     setting_option,
     settings_from,
@@ -87,22 +88,44 @@ def architecture_command(path: Path, no_llm: bool, previous: Path | None, since_
             except IncompatibleReportError as exc:
                 raise IncompatibleReportError(f"{previous}: {exc}", found_version=exc.found_version,
                                               expected_version=exc.expected_version) from None
-        narrative = _narrative(repo, inventory, cfg, lm, sub_lm, verbose, progress) if narrate else None
-    report = ArchitectureReport(inventory, since_days=since_days, top_n=top_n, changes=changes, narrative=narrative)
+        narrative, stopped, status = (_narrative(repo, inventory, cfg, lm, sub_lm, verbose, progress) if narrate
+                                      else (None, None, 0))
+    report = ArchitectureReport(inventory, since_days=since_days, top_n=top_n, changes=changes, narrative=narrative,
+                                stopped=stopped)
     text = _render(report, cfg.format, cfg.template_dir)  # render both before writing either
     json_text = _render(report, "json", None) if json_output is not None else None
     if json_text is not None:
         emit_report(json_text, str(json_output))
     emit_report(text, cfg.output)
-    mention_trace_viewer(cfg.trace if narrate else None)
+    if stopped is not None:
+        partial_notice(report)
+    else:
+        mention_trace_viewer(cfg.trace if narrate else None)
+    if status:
+        raise click.exceptions.Exit(status)
 
 
-def _narrative(repo: Any, inventory: Any, cfg: Any, lm: Any, sub_lm: Any, verbose: bool, progress: Any) -> Any:
+def _narrative(repo: Any, inventory: Any, cfg: Any, lm: Any, sub_lm: Any, verbose: bool,
+               progress: Any) -> tuple[Any, Any, int]:
+    """(narrative or None, why it stopped early or None, exit status): once a model was paid, a failing narrative
+    still leaves the deterministic report, marked partial."""
     from repo_auditor.architecture.narrative import narrate
+    from repo_auditor.errors import BudgetExceededError, LMError, SandboxError
+    from repo_auditor.findings import Stop
 
     progress.stage("narrative")
-    return narrate(repo, inventory, lm=lm, sub_lm=sub_lm, budgets=budgets_from(cfg), verbose=verbose,
-                   trace=cfg.trace, on_step=progress.on_step)
+    try:
+        narrative = narrate(repo, inventory, lm=lm, sub_lm=sub_lm, budgets=budgets_from(cfg), verbose=verbose,
+                            trace=cfg.trace, on_step=progress.on_step)
+    except (LMError, SandboxError, BudgetExceededError, KeyboardInterrupt) as exc:
+        partial = getattr(exc, "partial", None)
+        if partial is None or not (partial.root_usage.calls or partial.sub_usage.calls):
+            raise
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        reason = "interrupted" if interrupted else getattr(exc, "budget", None) or "error"
+        detail = "interrupted (Ctrl-C)" if interrupted else " ".join(f"{type(exc).__name__}: {exc}".split())
+        return None, Stop(reason, detail, cfg.trace), EXIT_INTERRUPTED if interrupted else EXIT_PARTIAL
+    return narrative, None, 0
 
 
 def _render(report: Any, format: str, template_dir: str | None) -> str:

@@ -338,6 +338,7 @@ def render_architecture(report: Any, template_dir: str | os.PathLike[str] | None
         "changes": changes,
         "changes_lists": [] if changes is None else changes.listed(),
         "narrative": narrative,
+        "stopped": report.stopped,
         "generated_comment": GENERATED_COMMENT,
         "tool_version": report.tool_version,
         "generated_at": report.generated_at_text,

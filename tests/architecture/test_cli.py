@@ -21,11 +21,11 @@ from repo_auditor.cli import main
 from tests.architecture.conftest import FIXTURES
 from tests.cli.test_audit_cli import PROGRESS_LINE
 from tests.gitrepo import GitRepo
-from tests.support.openai_server import OpenAIServer
+from tests.support.openai_server import Fault, OpenAIServer
 from tests.support.scripted_lm import code_reply
 
 TOP_LEVEL_KEYS = {"schema_version", "kind", "comment", "tool", "generated_at", "options", "inventory", "mermaid", "changes",
-                  "narrative"}
+                  "narrative", "stopped"}
 
 
 @pytest.fixture
@@ -337,3 +337,19 @@ def test_the_weekly_workflow_step_runs_twice_and_reports_changes(shop, tmp_path)
     second = run_step()
     assert "- **Components added:** shop.audit\n" in second  # the committed reports are not a component
     assert "| docs |" not in second and "2 vendored or generated files left out" in second
+
+
+def test_a_provider_failing_mid_narrative_still_writes_the_inventory(runner, shop, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-architecture")
+    rejected = Fault(400, {"error": {"message": "context length exceeded", "type": "invalid_request_error"}})
+    with OpenAIServer() as server:
+        server.enqueue(code_reply('print(inventory["cycles"])', "Start from the inventory."), rejected)
+        result = architecture(runner, str(shop.path), "--model", "openai/x", "--api-base", server.url,
+                              "--format", "json")
+    assert result.exit_code == 4, result.stderr
+    data = json.loads(result.stdout)
+    jsonschema.Draft202012Validator(report_schema()).validate(data)
+    assert data["narrative"] is None and data["stopped"]["reason"] == "error"
+    assert data["inventory"]["components"]  # the deterministic part is complete
+    assert result.stderr.strip().splitlines()[-1].startswith("partial report: the run stopped early (error:")
