@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import string
 from dataclasses import dataclass
 from typing import Callable
@@ -341,7 +342,11 @@ def build_corpus(seed: int = 12, per_format: int = 3) -> list[Sample]:
 
 
 def leaked(sample: Sample, redacted: str) -> bool:
-    """Whether any part of the secret survives: any 10-character piece of it (the whole value when shorter)."""
+    """Whether any part of the secret survives: any 10-character piece of it (the whole value when shorter).
+
+    Markers are taken out first: ``[REDACTED:rubygems_api_token]`` must not count as the leaked ``rubygems_a...``.
+    """
+    redacted = re.sub(r"\[REDACTED:[\w.-]*\]", "\x00", redacted)
     for piece in sample.secret.split("\n"):
         piece = piece.strip()
         if piece.startswith("-----") or not piece:
