@@ -582,11 +582,13 @@ def _ascii_lower(text: str) -> str:
 _UPPER_RUN = re.compile(r"[A-Z]+")
 
 
-def _merge(spans: list[Span]) -> list[Span]:
-    """Sorted, non-overlapping spans; overlapping ones join under the kind of the first (the longest on ties)."""
-    spans = sorted((s for s in spans if s.end > s.start), key=lambda s: (s.start, -s.end))
+def _merge(spans: list[Span], base: list[Span] = ()) -> list[Span]:  # type: ignore[assignment]
+    """Sorted, non-overlapping spans; overlapping ones join under the kind of the first (ours before the base's
+    at the same start, then the longest)."""
+    ranked = sorted([(s, 0) for s in spans if s.end > s.start] + [(s, 1) for s in base if s.end > s.start],
+                    key=lambda item: (item[0].start, item[1], -item[0].end))
     merged: list[Span] = []
-    for span in spans:
+    for span, _ in ranked:
         if merged and span.start < merged[-1].end:
             last = merged[-1]
             if span.end > last.end:
@@ -616,12 +618,10 @@ def redacted_spans(text: str, path: str | None = None, *, base: bool = True) -> 
     if not text:
         return []
     spans = _pem_spans(text)
-    if base:
-        spans.extend(_base_spans(text))
     haystack = _ascii_lower(text)
     for rule in (*_file_rules(path), *_TOKEN_RULES, *_RULES_ALWAYS):
         spans.extend(_rule_spans(rule, text, haystack))
-    return _merge(spans)
+    return _merge(spans, _base_spans(text) if base else [])
 
 
 def apply_spans(text: str, spans: list[Span]) -> str:

@@ -38,7 +38,7 @@ SUFFIXES = {".py", ".json", ".toml", ".yaml", ".yml", ".cfg", ".ini", ".txt", ".
 
 def _kingfisher_redact(text: str) -> str:
     """The base library alone, its findings replaced as they are."""
-    spans = redaction._merge(redaction._base_spans(text))
+    spans = redaction._merge([], redaction._base_spans(text))
     return redaction.apply_spans(text, spans)
 
 
