@@ -34,6 +34,8 @@ their patterns run only on the lines holding one, found at C speed with ``str.fi
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import posixpath
 import re
@@ -79,7 +81,15 @@ _NOT_VALUES = frozenset({"true", "false", "null", "none", "nil", "undefined", "y
                          "change_me", "changeit", "replace_me", "replaceme", "placeholder", "your_password",
                          "yourpassword", "your_token", "your_api_key", "dummy", "test", "testing", "secret", "password",
                          "example", "redacted", "hidden", "required", "optional", "string", "str"})
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_]*(?:(?:[.:/-]|::)[A-Za-z_]+)*")
+_IDENTIFIER = re.compile(r"\.?[A-Za-z_][A-Za-z_]*(?:(?:[.:/-]|::)[A-Za-z_]+)*")
+# Values that are expressions or references, not literals: indexing (``Shards[-1]``), OIDs and versions, URLs
+# without a password.
+_EXPRESSION = re.compile(r"\w\[[-\d*:]+\]|^[\d.]+$|^[a-z][a-z0-9+.-]*://[^@\s]*$")
+_KEYWORD_WORD = re.compile(r"(?i)passw|secret|token|api.?key|credential")
+# Names of tokens that are not credentials: pagination, idempotency and change tokens (AWS APIs).
+_NOT_SECRET_TOKEN_NAME = re.compile(
+    r"(?i)(?:request|change|action|idempotency|continuation|next|page|pagination|sync|cancel|resume|purchase|marker"
+    r"|csrf_?token_?name|max|min|num|count|total)[_-]?tokens?$")
 _EXAMPLE = re.compile(r"EXAMPLE|example|(?:x{6}|X{6})|0{8}|1234567890")
 _PLACEHOLDER_INSIDE = re.compile(r"\{\{|\$\{|%\(|%s\b|\{\}|\{[A-Za-z_]\w*\}|<[A-Za-z_-]+>")
 
@@ -129,6 +139,8 @@ def _is_literal_secret(value: str) -> bool:
         return False
     if value.startswith("%") and _PERCENT_PLACEHOLDER.match(value):
         return False
+    if "..." in value or "***" in value or _EXPRESSION.search(value):
+        return False
     if "[REDACTED:" in value or set(value) <= _MASK_CHARS or value.lower() in _NOT_VALUES:
         return False
     return not _PLACEHOLDER_INSIDE.search(value) and not is_example(value)
@@ -140,13 +152,12 @@ def _is_literal_secret(value: str) -> bool:
 
 # Keyword names whose assigned literal is a secret. Bounded repetitions keep every pattern linear on long lines.
 _KEYWORDS = (r"passw(?:or)?d|passwd|passphrase|pwd|(?<![a-z])pass(?![a-z])|secret|token|api[_-]?key|apikey"
-             r"|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?|(?<![a-z])auth(?![a-z])|signature|sig")
+             r"|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?|(?<![a-z])auth(?![a-z])")
 # Lower-case literals one of which every keyword match contains.
 _KEYWORD_TRIGGERS = ("passw", "pwd", "passphrase", "_pass", "pass_", "pass'", 'pass"', "pass:", "pass =", "pass=",
                      "$pass", "secret", "token", "api_key", "apikey", "api-key", "access_key", "accesskey",
                      "access-key", "auth_key", "authkey", "auth-key", "private_key", "privatekey", "private-key",
-                     "credential", "auth'", 'auth"', "auth:", "auth =", "auth=", "_auth", "sig'", 'sig"', "sig=",
-                     "sig =", "_sig", "signature")
+                     "credential", "auth'", 'auth"', "auth:", "auth =", "auth=", "_auth")
 _NAME = rf"[\w.$-]{{0,40}}?(?:{_KEYWORDS})[\w.-]{{0,40}}"
 _PASSWORD_NAME = re.compile(r"(?i)passw|pwd|passphrase|(?<![a-z])pass(?![a-z])")
 
@@ -160,8 +171,8 @@ _NOT_SECRET_NAME_SUFFIXES = (
     "source", "sources", "kwargs", "args", "enabled", "required", "key_id", "keyid", "version", "prompt", "help",
     "message", "msg", "text", "error", "errors", "status", "attr", "attribute", "column", "col", "table", "hash",
     "digest", "algorithm", "alg", "algo", "encoding", "scheme", "scope", "scopes", "audience", "issuer",
+    "lastused", "last_used", "date", "time", "counter", "counts", "usage", "budget",
 )
-_SIG_NAME = re.compile(r"(?i)(?:^|[_.-])sig(?:nature)?$")
 
 
 def _keyword_kind(name: str) -> str:
@@ -178,12 +189,10 @@ def _keyword_kind(name: str) -> str:
 
 def _secret_name(name: str, value: str) -> bool:
     lowered = name.lower().strip("'\"\\$[]")
-    if lowered.endswith(_NOT_SECRET_NAME_SUFFIXES):
+    if lowered.endswith(_NOT_SECRET_NAME_SUFFIXES) or _NOT_SECRET_TOKEN_NAME.search(lowered):
         return False
-    if "sig" in lowered and not ("secret" in lowered or "token" in lowered or "key" in lowered
-                                 or _PASSWORD_NAME.search(lowered)) and not _SIG_NAME.search(lowered):
-        return False  # "signal", "design", "sigma": not a signature
     simple = value.lower().replace("-", "_")
+    lowered = lowered.replace("-", "_")
     return simple not in lowered and lowered not in simple  # PASSWORD = "password" is a label, not a secret
 
 
@@ -192,7 +201,10 @@ def _secret_value(name: str, value: str, sep: str = "=") -> bool:
     if not _is_literal_secret(value) or not _secret_name(name, value):
         return False
     if looks_like_identifier(value):
-        # An identifier-shaped value is a password only when assigned to a password name, never when compared.
+        # An identifier-shaped value is a password only when assigned to a password name, never when compared,
+        # and never when it names itself (``"mypassword"``, ``"your_token"``).
+        if _KEYWORD_WORD.search(value):
+            return False
         return bool(_PASSWORD_NAME.search(name)) and sep.strip() not in ("==", "!=", ",", "===", "!==") \
             and len(value) >= 4 and not value.isupper() and not _CAMEL.search(value)
     return True
@@ -314,9 +326,18 @@ _Q = r"(?P<q>\\?['\"`])"  # a quote, or an escaped quote inside a JSON/string li
 _SEP = (r"(?P<close>\\?['\"]?\]?)(?P<sep>[ \t]*(?::[ \t]*[\w\[\]., |&*]{1,40}?[ \t]*)?"
         r"(?:===|!==|==|!=|::=|:=|\?=|\+=|\.=|=>|->|<-|=|:|,)[ \t]*"
         r"|[ \t]+[\w\[\]*.&]{1,30}[ \t]*=[ \t]*)")  # the last: Go's ``var name string = "..."``
+def _assigned_accept(m: re.Match[str]) -> bool:
+    sep = m.group("sep").strip()
+    if sep == ",":  # setProperty("db.password", "..."), define('DB_PASSWORD', '...'): a quoted first argument only
+        before = m.string[max(0, m.start("name") - 3):m.start("name")].replace(" ", "")
+        if not (before.endswith(("('", '("')) and m.group("close").strip("\\")):
+            return False
+    return _secret_value(m.group("name"), m.group("value"), m.group("sep"))
+
+
 _ASSIGNED_KEYWORD = _Rule(None, re.compile(
-    rf"(?i)(?<![\w.-])(?P<name>{_NAME}){_SEP}(?:\w{{0,10}}\()?{_Q}(?P<value>[^'\"`\\\r\n]{{1,500}}?)(?P=q)"),
-    accept=lambda m: _secret_value(m.group("name"), m.group("value"), m.group("sep")),
+    rf"(?i)(?<![\w.-])(?P<name>{_NAME}){_SEP}(?:\w{{1,10}}\()?{_Q}(?P<value>[^'\"`\\\r\n]{{1,500}}?)(?P=q)"),
+    accept=_assigned_accept,
     kind_of=lambda m: _keyword_kind(m.group("name")), triggers=_KEYWORD_TRIGGERS, fold=True)
 
 # Unquoted values: config files (YAML, INI, properties, TOML, .env), shell scripts, Makefiles, Dockerfiles.
@@ -382,10 +403,34 @@ def _http_accept(m: re.Match[str]) -> bool:
     return not looks_like_identifier(value) if m.group("value") else True
 
 
+_ENTROPY_NAME_HINT = re.compile(r"(?i)key|salt|secret|token|pass|pwd|auth|cred|sign|hmac|seed|cookie|session"
+                                r"|private|cert|api|nonce|cipher|crypt|license")
+
+
+def _entropy_accept(m: re.Match[str]) -> bool:
+    value = m.group("value")
+    name = m.group("name")
+    if not looks_random(value) or is_example(value) or not _ENTROPY_NAME_HINT.search(name):
+        return False
+    if not _secret_name(name, value) or _NOT_SECRET_TOKEN_NAME.search(name.strip("'\"")):
+        return False
+    return not _decodes_to_text(value)
+
+
+def _decodes_to_text(value: str) -> bool:
+    """Base64 of readable text (``eyAiTmFtZSI6...`` is JSON): encoded data, not a key."""
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_" if "-" in value or "_" in value
+                               else None, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) >= 8 and sum(32 <= b < 127 or b in (9, 10, 13) for b in raw) / len(raw) > 0.95
+
+
 _HIGH_ENTROPY = _Rule("high_entropy", re.compile(
-    r"(?<![\w.-])[A-Za-z_][\w.-]{0,60}['\"]?[ \t]*(?:==|:=|=>|=|:)[ \t]*(?P<q>['\"`])"
+    r"(?<![\w.-])(?P<name>[A-Za-z_][\w.-]{0,60})['\"]?[ \t]*(?:==|:=|=>|=|:)[ \t]*(?P<q>['\"`])"
     r"(?P<value>[A-Za-z0-9+/=_.-]{20,1000})(?P=q)"),
-    accept=lambda m: looks_random(m.group("value")) and not is_example(m.group("value")),
+    accept=_entropy_accept,
     prefilter=re.compile(r"['\"`][A-Za-z0-9+/=_.-]{20}"))
 
 _ENV_LINE = _Rule("env_value", re.compile(
@@ -513,6 +558,8 @@ def _kind_of_rule(rule_id: str) -> str:
 
 def _base_false_positive(rule_id: str, value: str) -> bool:
     """Generic rules of the base that fire on identifiers (``"input_token": "NextToken"``)."""
+    if looks_like_identifier(value.strip("'\"` ;,")) and len(value) < 24:
+        return True  # 'Authorization: Bearer your-api-key'
     if "generic" not in rule_id:
         return False
     tail = re.split(r"[=:]\s*['\"]?", value)[-1].strip("'\"` ;,")
