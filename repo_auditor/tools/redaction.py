@@ -73,7 +73,7 @@ HIGH_ENTROPY_RATIO = 0.82
 # CamelCase identifiers with a digit (``SomeLongClassName2``) stay near 0.4, so they are not mistaken for keys.
 HIGH_ENTROPY_MIN_CLASS_CHANGES = 0.45
 
-_PLACEHOLDER_START = ("$", "{", "<", "[REDACTED:", "#{", "@")
+_PLACEHOLDER_START = ("$", "{", "<", "[", "#{", "#/", "@", "os.environ", "env:", "env.", "secret:", "vault:")
 _PERCENT_PLACEHOLDER = re.compile(r"%(?:\(|[A-Za-z_]\w*%|[-+ #0]?\d*[sdrif]\b)")
 _MASK_CHARS = frozenset("*xX.-_#")
 # Values that are not secrets: literals, and the fill-in words of templates and docs.
@@ -84,7 +84,7 @@ _NOT_VALUES = frozenset({"true", "false", "null", "none", "nil", "undefined", "y
 _IDENTIFIER = re.compile(r"\.?[A-Za-z_][A-Za-z_]*(?:(?:[.:/-]|::)[A-Za-z_]+)*")
 # Values that are expressions or references, not literals: indexing (``Shards[-1]``), OIDs and versions, URLs
 # without a password.
-_EXPRESSION = re.compile(r"\w\[[-\d*:]+\]|^[\d.]+$|^[a-z][a-z0-9+.-]*://[^@\s]*$")
+_EXPRESSION = re.compile(r"\w\[[-\d*:]+\]|^[\d.]+$|^[a-z][a-z0-9+.-]*://[^@\s]*$|^/[A-Za-z_/.-]*$|\w\(.*\)$")
 _KEYWORD_WORD = re.compile(r"(?i)passw|secret|token|api.?key|credential")
 # Names of tokens that are not credentials: pagination, idempotency and change tokens (AWS APIs).
 _NOT_SECRET_TOKEN_NAME = re.compile(
@@ -159,7 +159,7 @@ _KEYWORD_TRIGGERS = ("passw", "pwd", "passphrase", "_pass", "pass_", "pass'", 'p
                      "access-key", "auth_key", "authkey", "auth-key", "private_key", "privatekey", "private-key",
                      "credential", "auth'", 'auth"', "auth:", "auth =", "auth=", "_auth")
 _NAME = rf"[\w.$-]{{0,40}}?(?:{_KEYWORDS})[\w.-]{{0,40}}"
-_PASSWORD_NAME = re.compile(r"(?i)passw|pwd|passphrase|(?<![a-z])pass(?![a-z])")
+_PASSWORD_NAME = re.compile(r"(?i)passw|pwd|passphrase")
 
 # Names that contain a keyword but name something that is not a secret (token_url, password_field, secret_name).
 _NOT_SECRET_NAME_SUFFIXES = (
@@ -171,7 +171,7 @@ _NOT_SECRET_NAME_SUFFIXES = (
     "source", "sources", "kwargs", "args", "enabled", "required", "key_id", "keyid", "version", "prompt", "help",
     "message", "msg", "text", "error", "errors", "status", "attr", "attribute", "column", "col", "table", "hash",
     "digest", "algorithm", "alg", "algo", "encoding", "scheme", "scope", "scopes", "audience", "issuer",
-    "lastused", "last_used", "date", "time", "counter", "counts", "usage", "budget",
+    "lastused", "last_used", "date", "time", "counter", "tokenizer", "route", "routes", "counts", "usage", "budget",
 )
 
 
@@ -231,6 +231,9 @@ class _Rule:
     fold: bool = False
     prefilter: re.Pattern[str] | None = None
     lines_after: int = 0
+    # Lines longer than this (minified bundles, one-line tokenizer vocabularies) are skipped by context rules;
+    # provider tokens in them are still found by the token rules and the base.
+    max_line: int | None = None
 
 
 def _has_digit(m: re.Match[str]) -> bool:
@@ -247,6 +250,8 @@ _PEM_BLOCK = re.compile(
 # A BEGIN line and the key body after it (base64 lines, ``Proc-Type:`` headers, blank lines), for cut-off blocks.
 _PEM_OPEN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
                        r"(?:(?:\r?\n|\\n)[ \t]*(?:[A-Za-z0-9+/=]{16,200}|[A-Za-z-]{1,40}: [^\n]{0,200}|))*")
+
+_KEY_BODY = re.compile(r"[A-Za-z0-9+/]{40}")  # a block whose body is "..." is documentation
 
 _B = r"(?![A-Za-z0-9_-])"  # end of a token
 # Provider formats we name ourselves: prefix -> body. Kinds group families; ``_B`` ends the token.
@@ -309,8 +314,6 @@ def _discord_accept(m: re.Match[str]) -> bool:
 
 
 _TOKEN_RULES: tuple[_Rule, ...] = (
-    _Rule("private_key", re.compile(r"-----(?:BEGIN|END) (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
-          triggers=(PRIVATE_KEY_MARKER,)),
     *(_Rule(kind, re.compile(pattern), accept=_discord_accept if kind == "discord_token" else _token_accept,
             triggers=triggers) for kind, pattern, triggers in _PREFIXED),
     _Rule("aws_secret_key", re.compile(
@@ -328,17 +331,26 @@ _SEP = (r"(?P<close>\\?['\"]?\]?)(?P<sep>[ \t]*(?::[ \t]*[\w\[\]., |&*]{1,40}?[ 
         r"|[ \t]+[\w\[\]*.&]{1,30}[ \t]*=[ \t]*)")  # the last: Go's ``var name string = "..."``
 def _assigned_accept(m: re.Match[str]) -> bool:
     sep = m.group("sep").strip()
+    name, value = m.group("name"), m.group("value")
     if sep == ",":  # setProperty("db.password", "..."), define('DB_PASSWORD', '...'): a quoted first argument only
         before = m.string[max(0, m.start("name") - 3):m.start("name")].replace(" ", "")
         if not (before.endswith(("('", '("')) and m.group("close").strip("\\")):
             return False
+        if re.search(r"[a-z][A-Z]", name) and not re.search(r"[._]", name):
+            return False  # MovedAttribute("HTTPPasswordMgr", ...): a class name, not a property key
+        if re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+", value):
+            return False  # ("enable_jwt_auth", "enable_oauth2_auth"): a list of names
+    elif not sep.endswith(tuple("=:>-,")) or re.search(r"\w[ \t]+\S", sep) and "=" in sep and ":" not in sep:
+        before = m.string[max(0, m.start("name") - 6):m.start("name")]
+        if not re.search(r"\b(?:var|const)[ \t]+$", before) or m.group("close"):
+            return False  # the typed form is Go's ``var name type = "..."`` only
     return _secret_value(m.group("name"), m.group("value"), m.group("sep"))
 
 
 _ASSIGNED_KEYWORD = _Rule(None, re.compile(
     rf"(?i)(?<![\w.-])(?P<name>{_NAME}){_SEP}(?:\w{{1,10}}\()?{_Q}(?P<value>[^'\"`\\\r\n]{{1,500}}?)(?P=q)"),
     accept=_assigned_accept,
-    kind_of=lambda m: _keyword_kind(m.group("name")), triggers=_KEYWORD_TRIGGERS, fold=True)
+    kind_of=lambda m: _keyword_kind(m.group("name")), triggers=_KEYWORD_TRIGGERS, fold=True, max_line=4000)
 
 # Unquoted values: config files (YAML, INI, properties, TOML, .env), shell scripts, Makefiles, Dockerfiles.
 _CONFIG_UNQUOTED = _Rule(None, re.compile(
@@ -346,14 +358,14 @@ _CONFIG_UNQUOTED = _Rule(None, re.compile(
     rf"(?P<name>{_NAME})['\"]?[ \t]*(?P<sep>::=|:=|\?=|\+=|=|:(?!:))[ \t]*"
     rf"(?P<value>[^\s'\"#&*!|>{{\[][^\s#;]{{2,500}})"),
     accept=lambda m: _secret_value(m.group("name"), m.group("value").rstrip(",)"), "="),
-    kind_of=lambda m: _keyword_kind(m.group("name")), triggers=_KEYWORD_TRIGGERS, fold=True)
+    kind_of=lambda m: _keyword_kind(m.group("name")), triggers=_KEYWORD_TRIGGERS, fold=True, max_line=4000)
 
 # Key=value pairs in connection strings and query strings: after ``;``, ``?``, ``&`` (or before one).
 _CONN_NAMES = (r"password|passwd|pwd|pass|accountkey|sharedaccesskey|sharedsecret|client_secret|clientsecret"
                r"|access_token|auth_token|api_key|apikey|secret|token|sig")
 _CONNECTION = _Rule(None, re.compile(
-    rf"(?i)(?:(?<=[;?&])[ \t]*(?P<name>{_CONN_NAMES})[ \t]*=[ \t]*(?P<value>[^;&\s'\"<>]{{1,500}})"
-    rf"|(?<![\w.])(?P<name2>{_CONN_NAMES})=(?P<value2>[^;&\s'\"<>(),]{{1,500}})(?=[;&]))"),
+    rf"(?i)(?:(?<=[;?&])[ \t]*(?P<name>{_CONN_NAMES})[ \t]*=[ \t]*(?P<value>[^;&\s'\"<>()`]{{1,500}})"
+    rf"|(?<![\w.])(?P<name2>{_CONN_NAMES})=(?P<value2>[^;&\s'\"<>(),`]{{1,500}})(?=[;&]))"),
     accept=lambda m: _conn_accept(m), kind_of=lambda m: _keyword_kind(m.group("name") or m.group("name2")),
     triggers=("password=", "passwd=", "pwd=", "pass=", "accountkey=", "sharedaccesskey=", "sharedsecret=",
               "secret=", "token=", "api_key=", "apikey=", "sig="), fold=True)
@@ -410,7 +422,7 @@ _ENTROPY_NAME_HINT = re.compile(r"(?i)key|salt|secret|token|pass|pwd|auth|cred|s
 def _entropy_accept(m: re.Match[str]) -> bool:
     value = m.group("value")
     name = m.group("name")
-    if not looks_random(value) or is_example(value) or not _ENTROPY_NAME_HINT.search(name):
+    if not looks_random(value) or not _is_literal_secret(value) or not _ENTROPY_NAME_HINT.search(name):
         return False
     if not _secret_name(name, value) or _NOT_SECRET_TOKEN_NAME.search(name.strip("'\"")):
         return False
@@ -587,6 +599,7 @@ def _candidate_lines(rule: _Rule, text: str, haystack: str | None) -> list[tuple
         return []
     ranges: list[tuple[int, int]] = []
     done = -1
+    limit = rule.max_line
     for at in sorted(hits):
         if at < done:
             continue
@@ -597,6 +610,9 @@ def _candidate_lines(rule: _Rule, text: str, haystack: str | None) -> list[tuple
                 break
             end = text.find("\n", end + 1)
         end = len(text) if end == -1 else end
+        if limit is not None and end - start > limit and rule.lines_after == 0:
+            done = end
+            continue
         if ranges and start <= ranges[-1][1]:
             ranges[-1] = (ranges[-1][0], end)
         else:
@@ -649,9 +665,9 @@ def _pem_spans(text: str) -> list[Span]:
     """Private key blocks: complete ones, and a BEGIN line with the key body lines after it (no END in sight)."""
     if PRIVATE_KEY_MARKER not in text:
         return []
-    spans = [Span(m.start(), m.end(), "private_key") for m in _PEM_BLOCK.finditer(text)]
+    spans = [Span(m.start(), m.end(), "private_key") for m in _PEM_BLOCK.finditer(text) if _KEY_BODY.search(m.group())]
     for m in _PEM_OPEN.finditer(text):
-        if not any(s.start <= m.start() < s.end for s in spans):
+        if not any(s.start <= m.start() < s.end for s in spans) and _KEY_BODY.search(m.group()):
             spans.append(Span(m.start(), m.end(), "private_key"))
     return spans
 

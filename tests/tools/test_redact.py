@@ -154,6 +154,19 @@ NOT_SECRETS = [
     ("url_without_password", "setup.py", 'url = "https://user@example.com/repo.git"'),
     ("version", "setup.py", 'version = "1.2.3-rc.1+build.20240101"'),
     ("tokenizer_def", "tok.py", "def tokenize(text: str) -> list[str]:"),
+    ("pagination_token_uuid", "examples-1.json", '"ClientRequestToken": "a8ca07e4-61ec-4399-99f4-19853801bcd5",'),
+    ("jmespath_token", "paginators-1.json", '"output_token": "StreamDescription.Shards[-1].ShardId",'),
+    ("policy_on_pass", "pipeline.yaml", "  on_pass: allow"),
+    ("class_name_argument", "six.py", 'MovedAttribute("HTTPPasswordMgr", "urllib2", "urllib.request"),'),
+    ("name_list", "auth.py", 'for flag in ("enable_jwt_auth", "enable_oauth2_auth"):'),
+    ("special_token", "lm.py", 'tokenizer.add_special_tokens({"pad_token": "[!#PAD#!]"})'),
+    ("route", "auth.py", '_TOKEN_INTROSPECTION_ROUTE: Final = "/introspect"'),
+    ("env_reference_litellm", "config.yaml", "  langfuse_secret: os.environ/LANGFUSE_SECRET"),
+    ("html_attribute", "login.html", '<input type="checkbox" id="show-password" onclick="togglePasswordVisibility()">'),
+    ("elided_jwt", "docs.py", 'verify_token="eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...",'),
+    ("self_named_value", "examples-1.json", '"MasterUserPassword": "mypassword",'),
+    ("doc_key_block", "fields.json", '"placeholder": "-----BEGIN RSA PRIVATE KEY-----\\n...\\n-----END RSA PRIVATE KEY-----",'),
+    ("doc_bearer", "README.md", "-H 'Authorization: Bearer your-api-key'"),
 ]
 
 
