@@ -80,7 +80,8 @@ _MASK_CHARS = frozenset("*xX.-_#")
 _NOT_VALUES = frozenset({"true", "false", "null", "none", "nil", "undefined", "yes", "no", "on", "off", "changeme",
                          "change_me", "changeit", "replace_me", "replaceme", "placeholder", "your_password",
                          "yourpassword", "your_token", "your_api_key", "dummy", "test", "testing", "secret", "password",
-                         "example", "redacted", "hidden", "required", "optional", "string", "str"})
+                         "example", "redacted", "hidden", "required", "optional", "string", "str", "pass", "pwd",
+                         "passwd", "pw", "token", "key"})
 _IDENTIFIER = re.compile(r"\.?[A-Za-z_][A-Za-z_]*(?:(?:[.:/-]|::)[A-Za-z_]+)*")
 # Values that are expressions or references, not literals: indexing (``Shards[-1]``), OIDs and versions, URLs
 # without a password.
@@ -139,7 +140,7 @@ def _is_literal_secret(value: str) -> bool:
         return False
     if value.startswith("%") and _PERCENT_PLACEHOLDER.match(value):
         return False
-    if "..." in value or "***" in value or _EXPRESSION.search(value):
+    if "..." in value or "\u2026" in value or "***" in value or _EXPRESSION.search(value):
         return False
     if "[REDACTED:" in value or set(value) <= _MASK_CHARS or value.lower() in _NOT_VALUES:
         return False
