@@ -8,8 +8,8 @@ Formats are provider tokens (planted in several file syntaxes each, chosen by th
 (passwords in connection strings, ``.netrc``, ``.pgpass``, XML, PHP, Makefiles...), which carry their own file.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: tools/bench loads sections without registering them in sys.modules,
+# and dataclasses then cannot resolve string annotations.
 import base64
 import random
 import re
