@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import math
 import posixpath
 import re
 import threading
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
@@ -537,8 +537,8 @@ def _base_scanner() -> Any:
                 _base = kingfisher_sdk.Scanner(rules, base64=False)
                 BASE_SCANNER = f"{BASE_LIBRARY} {kingfisher_sdk.__version__} ({len(rules)} rules)"
             except Exception as exc:  # noqa: BLE001 - any failure leaves our own rules in force, loudly
-                warnings.warn(f"secret redaction runs without {BASE_LIBRARY} ({exc}); only the built-in rules apply",
-                              RuntimeWarning, stacklevel=3)
+                logging.getLogger(__name__).warning(
+                    "secret redaction runs without %s (%s); only the built-in rules apply", BASE_LIBRARY, exc)
                 _base, BASE_SCANNER = None, ""
     return _base
 
