@@ -45,6 +45,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
+from repo_auditor.tools.native_scan import CandidateScanner, literal_pattern
+
 MARKER = "[REDACTED:{kind}]"
 # Text that marks a private key block; callers showing part of a file redact blocks over the whole file first.
 PRIVATE_KEY_MARKER = "PRIVATE KEY"
@@ -302,9 +304,6 @@ _PREFIXED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-_API_TOKEN_END = re.compile(r"[A-Za-z0-9_-]")  # a custom-rule match that runs on is part of a longer word
-
-
 def _token_accept(m: re.Match[str]) -> bool:
     return _token_value_ok(m.group(0))
 
@@ -450,7 +449,7 @@ _HIGH_ENTROPY = _Rule("high_entropy", re.compile(
     r"(?<![\w.-])(?P<name>[A-Za-z_][\w.-]{0,60})['\"]?[ \t]*(?:==|:=|=>|=|:)[ \t]*(?P<q>['\"`])"
     r"(?P<value>[A-Za-z0-9+/=_.-]{20,1000})(?P=q)"),
     accept=_entropy_accept,
-    prefilter=re.compile(r"['\"`][A-Za-z0-9+/=_.-]{20}"))
+    prefilter=re.compile(r"[=:>][ \t]*['\"`][A-Za-z0-9+/=_.-]{20}"))  # the operator, the quote, 20 characters
 
 _ENV_LINE = _Rule("env_value", re.compile(
     r"(?m)^[ \t]*(?:export[ \t]+)?[A-Za-z_][\w.-]{0,200}[ \t]*=[ \t]*(?P<value>[^\r\n]{0,10000}[^\s])"),
@@ -533,7 +532,7 @@ def _base_scanner() -> Any:
             try:
                 import kingfisher_sdk
 
-                rules = kingfisher_sdk.Rules([_custom_rules_file()])
+                rules = kingfisher_sdk.Rules()
                 _base = kingfisher_sdk.Scanner(rules, base64=False)
                 BASE_SCANNER = f"{BASE_LIBRARY} {kingfisher_sdk.__version__} ({len(rules)} rules)"
             except Exception as exc:  # noqa: BLE001 - any failure leaves our own rules in force, loudly
@@ -541,52 +540,6 @@ def _base_scanner() -> Any:
                     "secret redaction runs without %s (%s); only the built-in rules apply", BASE_LIBRARY, exc)
                 _base, BASE_SCANNER = None, ""
     return _base
-
-
-# Our provider formats (the ``api_token`` alternatives) also run inside kingfisher as custom rules: one native pass
-# instead of ~70 literal scans in Python. Their ids start with this; the Python rule stays for ``base=False``.
-_CUSTOM_PREFIX = "custom.repo-auditor.token-"
-
-
-def _token_alternatives() -> list[str]:
-    pattern = next(p for kind, p, _ in _PREFIXED if kind == "api_token")
-    body = pattern[len(r"\b(?:"):-len(")" + _B)]
-    out, depth, current = [], 0, ""
-    for ch in body:
-        depth += (ch == "(") - (ch == ")")
-        if ch == "|" and depth == 0:
-            out.append(current)
-            current = ""
-        else:
-            current += ch
-    return [*out, current]
-
-
-def _custom_rules_file() -> str:
-    """Our token rules as a kingfisher rule file (JSON is YAML), written once per content to a private cache dir."""
-    import hashlib
-    import json
-    import os
-    import tempfile
-
-    rules = [{"name": f"repo-auditor provider token {i}", "id": f"{_CUSTOM_PREFIX}{i}", "pattern": rf"\b({alt})",
-              "min_entropy": 0, "confidence": "medium"} for i, alt in enumerate(_token_alternatives())]
-    text = json.dumps({"rules": rules}, indent=1)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    for folder in (os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "repo_auditor"),
-                   tempfile.gettempdir()):
-        path = os.path.join(folder, f"secret-rules-{digest}.yml")
-        try:
-            if not os.path.exists(path):
-                os.makedirs(folder, mode=0o700, exist_ok=True)
-                tmp = f"{path}.{os.getpid()}"
-                with open(tmp, "w", encoding="utf-8") as f:
-                    f.write(text)
-                os.replace(tmp, path)
-            return path
-        except OSError:
-            continue
-    raise OSError("no writable folder for the secret rule file")
 
 
 def _base_spans(text: str) -> list[Span]:
@@ -608,11 +561,6 @@ def _base_spans(text: str) -> list[Span]:
             start = len(data[:start].decode("utf-8", "ignore"))
             end = start + len(data[where["start_offset"]:end].decode("utf-8", "ignore"))
         value = text[start:end]
-        if finding.rule_id.startswith(_CUSTOM_PREFIX):
-            if _API_TOKEN_END.match(text, end) or not _token_value_ok(value):
-                continue
-            spans.append(Span(start, end, "api_token"))
-            continue
         if is_example(value) or _base_false_positive(finding.rule_id, value):
             continue
         spans.append(Span(start, end, _kind_of_rule(finding.rule_id)))
@@ -640,11 +588,9 @@ def _base_false_positive(rule_id: str, value: str) -> bool:
 # Running the rules
 # ---------------------------------------------------------------------------------------------------------------
 
-def _candidate_lines(rule: _Rule, text: str, haystack: str | None) -> list[tuple[int, int]]:
-    """(start, end) of the line ranges holding a trigger or prefilter hit (with ``lines_after``), merged."""
-    if not rule.triggers and rule.prefilter is None:
-        return [(0, len(text))]
-    source = haystack if rule.fold and haystack is not None else text
+def _python_hits(rule: _Rule, text: str, haystack: str) -> list[int]:
+    """Where ``rule``'s triggers or prefilter hit, found in Python (the path without the native pass)."""
+    source = haystack if rule.fold else text
     hits: list[int] = []
     for trigger in rule.triggers:
         at = source.find(trigger)
@@ -653,6 +599,11 @@ def _candidate_lines(rule: _Rule, text: str, haystack: str | None) -> list[tuple
             at = source.find(trigger, at + 1)
     if rule.prefilter is not None:
         hits.extend(m.start() for m in rule.prefilter.finditer(text))
+    return hits
+
+
+def _candidate_lines(rule: _Rule, text: str, hits: list[int]) -> list[tuple[int, int]]:
+    """(start, end) of the line ranges holding a hit (with ``lines_after``), merged."""
     if not hits:
         return []
     ranges: list[tuple[int, int]] = []
@@ -679,9 +630,10 @@ def _candidate_lines(rule: _Rule, text: str, haystack: str | None) -> list[tuple
     return ranges
 
 
-def _rule_spans(rule: _Rule, text: str, haystack: str | None) -> list[Span]:
+def _rule_spans(rule: _Rule, text: str, hits: list[int] | None) -> list[Span]:
+    """``rule``'s secrets on the lines holding one of ``hits`` (None: a rule without triggers, the whole text)."""
     spans = []
-    for start, end in _candidate_lines(rule, text, haystack):
+    for start, end in _candidate_lines(rule, text, hits) if hits is not None else [(0, len(text))]:
         for m in rule.pattern.finditer(text, start, end):
             if rule.accept is not None and not rule.accept(m):
                 continue
@@ -739,13 +691,69 @@ def redacted_spans(text: str, path: str | None = None, *, base: bool = True) -> 
     if not text:
         return []
     spans = _pem_spans(text)
-    haystack = _ascii_lower(text)
     base_spans = _base_spans(text) if base else []
-    native = base and _base is not None  # our provider formats then ran inside the base scan
+    native = _candidate_hits(text) if base else None
+    haystack = _ascii_lower(text) if native is None else ""
     for rule in (*_file_rules(path), *_TOKEN_RULES, *_RULES_ALWAYS):
-        if not (native and rule.kind == "api_token"):
-            spans.extend(_rule_spans(rule, text, haystack))
+        if not rule.triggers and rule.prefilter is None:
+            hits = None
+        elif native is not None:
+            hits = native.get(_NATIVE_INDEX[id(rule)], [])
+        else:
+            hits = _python_hits(rule, text, haystack)
+        spans.extend(_rule_spans(rule, text, hits))
     return _merge(spans, base_spans)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The candidate lines of our rules, in one native pass
+# ---------------------------------------------------------------------------------------------------------------
+
+_LOOKAROUND = re.compile(r"\(\?<?[!=][^()]*\)")
+
+
+def _native_pattern(rule: _Rule) -> str:
+    """A pattern every match of ``rule`` contains, for the Rust engine: a token rule's own regex without
+    look-around and group names (a superset), else its literal triggers or its prefilter."""
+    if rule in _TOKEN_RULES:
+        return "(" + re.sub(r"\(\?P<\w+>", "(?:", _LOOKAROUND.sub("", rule.pattern.pattern)) + ")"
+    if rule.prefilter is not None:
+        return "(" + rule.prefilter.pattern + ")"
+    return literal_pattern(rule.triggers, fold=rule.fold)
+
+
+_NATIVE_RULES = tuple(dict.fromkeys(r for r in (*_TOKEN_RULES, *_RULES_ALWAYS, _NETRC, _CONFIG_UNQUOTED)
+                                    if r.triggers or r.prefilter is not None))
+_NATIVE_PATTERNS = list(dict.fromkeys(_native_pattern(rule) for rule in _NATIVE_RULES))  # rules sharing triggers
+_NATIVE_INDEX = {id(rule): _NATIVE_PATTERNS.index(_native_pattern(rule)) for rule in _NATIVE_RULES}
+_candidates: CandidateScanner | None = None
+_candidates_loaded = False
+
+
+def _candidate_hits(text: str) -> dict[int, list[int]] | None:
+    """Rule index -> character offsets of its candidate hits in ``text``; None without the native engine."""
+    global _candidates, _candidates_loaded
+    if not _candidates_loaded:
+        with _base_lock:
+            if not _candidates_loaded:
+                _candidates = CandidateScanner.load(_NATIVE_PATTERNS)
+                _candidates_loaded = True
+    if _candidates is None:
+        return None
+    data = text.encode("utf-8", "surrogatepass")
+    hits = _candidates.hits(data)
+    if len(data) != len(text):  # byte offsets -> character offsets, in one walk over the sorted offsets
+        hits = {i: _char_offsets(data, offsets) for i, offsets in hits.items()}
+    return hits
+
+
+def _char_offsets(data: bytes, offsets: list[int]) -> list[int]:
+    out, byte_at, char_at = [], 0, 0
+    for offset in offsets:
+        char_at += len(data[byte_at:offset].decode("utf-8", "ignore"))
+        byte_at = offset
+        out.append(char_at)
+    return out
 
 
 def apply_spans(text: str, spans: list[Span]) -> str:
