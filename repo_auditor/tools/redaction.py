@@ -9,7 +9,7 @@ Three layers find secrets; their spans are merged, then replaced (``redacted_spa
 
 1. **Kingfisher's rule set** (``kingfisher-secret-scanner``, Apache-2.0, in-process Rust + Vectorscan, offline): 488
    maintained provider rules (the Betterleaks/gitleaks rules and Google's Veles rules) run over the whole text at
-   native speed. The compiled rules are cached on disk by the library (first load on a machine: ~15-25 s, then
+   native speed. The compiled rules are cached on disk by the library (first load on a machine: ~15-60 s, then
    ~2 s, once per process). The kind is the rule id (``npm_access_token``...). Without the library (import error)
    the two layers below still run and ``BASE_SCANNER`` says so.
 2. **Provider tokens** we name ourselves (stable kinds, and formats the rule set misses or only finds next to a
@@ -28,8 +28,14 @@ Precision: a value that reads as an identifier, type or enum name (letters and `
 ``password_field``, UUIDs, hex hashes and checksums in the entropy rule, and documented example keys
 (``...EXAMPLE...``).
 
-Speed: the Python rules name literals every match contains (``AKIA``, ``://``, or case-folded ``passw``/``token``...);
-their patterns run only on the lines holding one, found at C speed with ``str.find``.
+Speed: each Python rule names a simpler pattern every match contains (a token rule's regex without look-around, or
+literals such as ``AKIA``, ``://``, case-folded ``passw``/``token``); all of them run in one native pass
+(``native_scan.py``) and the rule's own regex runs only on the lines holding a hit. Without the library the hits
+are found with ``str.find`` (slower, same lines).
+
+One piece: the rules, their value tests and the kinds they report are one table that is tuned as a whole against
+the recall corpus and the precision run of ``tools/bench secrets``; split across modules, a change to a value test
+could not be read next to the rules it changes.
 """
 
 from __future__ import annotations

@@ -113,6 +113,26 @@ class RedactedView:
                 self._names[path] = shown
         return shown
 
+    # -- a SourceTree (findings/verify.py): evidence is checked against, and cited lines filled from, the view --
+
+    @property
+    def files(self) -> list[FileEntry]:
+        assert self.repo is not None
+        return self.repo.files
+
+    def get(self, path: str) -> FileEntry | None:
+        assert self.repo is not None
+        return self.repo.get(path)
+
+    def read_text(self, path: str) -> str:
+        """The whole file ``path`` as the model saw it."""
+        assert self.repo is not None
+        entry = self.repo.get(path)
+        if entry is None:
+            return self.repo.read_text(path)  # raises the repository's own "no such file"
+        text = self._read(entry)[0]
+        return self.redacted_text(entry, text)
+
     def text(self, text: str, path: str | None = None) -> str:
         """Any other text derived from the repository (symbol names, listings, diffs) as the model may see it."""
         return redact(text, path)
