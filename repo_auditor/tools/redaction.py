@@ -594,6 +594,14 @@ def _base_false_positive(rule_id: str, value: str) -> bool:
 # Running the rules
 # ---------------------------------------------------------------------------------------------------------------
 
+# On a line longer than this, a rule runs on a window around each hit rather than the whole line: a secret-named
+# key and its value stay within WINDOW_BEFORE characters before the hit, and every token rule's match (hit at its
+# start) is shorter than WINDOW_AFTER.
+LONG_LINE_CHARS = 20_000
+WINDOW_BEFORE = 1_000
+WINDOW_AFTER = 20_000
+
+
 def _python_hits(rule: _Rule, text: str, haystack: str) -> list[int]:
     """Where ``rule``'s triggers or prefilter hit, found in Python (the path without the native pass)."""
     source = haystack if rule.fold else text
@@ -627,6 +635,14 @@ def _candidate_lines(rule: _Rule, text: str, hits: list[int]) -> list[tuple[int,
         end = len(text) if end == -1 else end
         if limit is not None and end - start > limit and rule.lines_after == 0:
             done = end
+            continue
+        if end - start > LONG_LINE_CHARS:  # a minified or one-line data file: a window around the hit
+            start, end = max(start, at - WINDOW_BEFORE), min(end, at + WINDOW_AFTER)
+            if ranges and start <= ranges[-1][1]:
+                ranges[-1] = (ranges[-1][0], end)
+            else:
+                ranges.append((start, end))
+            done = at + 1
             continue
         if ranges and start <= ranges[-1][1]:
             ranges[-1] = (ranges[-1][0], end)
