@@ -186,7 +186,10 @@ class RepoAuditor:
         explorer = self.explorer_factory(tools, self.budgets)
         interrupted: KeyboardInterrupt | None = None
         try:
-            prediction: Prediction = explorer(repo_tree=repo.file_tree(FILE_TREE_BUDGET_CHARS), question=question)
+            file_tree = repo.file_tree(FILE_TREE_BUDGET_CHARS)
+            if tools.view is not None:  # file names pass through the redaction too
+                file_tree = tools.view.text(file_tree)
+            prediction: Prediction = explorer(repo_tree=file_tree, question=question)
             stopped = None if prediction.finished_by == "submit" else Stop(
                 prediction.finished_by, _budget_detail(prediction), self.trace)
         except (LMError, SandboxError, BudgetExceededError, KeyboardInterrupt) as exc:
@@ -207,7 +210,8 @@ class RepoAuditor:
         # user's Ctrl-C, and a failing provider would fail again.
         synth = None if stopped is not None else self._timed(self.synthesizer, started)
         report = build_report(
-            question, prediction.outputs.get("answer", ""), prediction.outputs.get("findings", []), repo,
+            question, prediction.outputs.get("answer", ""), prediction.outputs.get("findings", []),
+            tools.view if tools.view is not None else repo,  # evidence as the model saw it; no secret in the report
             repo_info=RepoInfo.from_remote(str(repo.root), repo.ref, repo.commit, repo.remote_url()),
             coverage=Coverage(), usage=(), trajectory=[step.to_dict() for step in prediction.trajectory],
             synthesizer=synth,

@@ -10,6 +10,7 @@ subclasses for calls they cannot serve; the message says how to fix the call.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import types
@@ -21,8 +22,8 @@ from repo_auditor.tools import read as _read
 from repo_auditor.tools import search as _search
 from repo_auditor.tools.ledger import SymbolQuery, UsageLedger
 from repo_auditor.tools.paths import normalize_path
-from repo_auditor.tools.redaction import redact as redact_secrets
 from repo_auditor.tools.tree import TreeView
+from repo_auditor.tools.view import RedactedView
 
 if TYPE_CHECKING:
     from repo_auditor.repository import Repository
@@ -57,6 +58,7 @@ class RepoTools:
         self.redact = redact
         self.usage = UsageLedger()
         self._tree = TreeView(self.repo)
+        self.view = RedactedView(self.repo) if redact else None  # what every tool answers from
         self._symbol_index = symbol_index
         self._rg = rg or _search.find_rg()
 
@@ -86,7 +88,7 @@ class RepoTools:
 
         Raises an error naming close matches when the file does not exist ("Did you mean: src/main.py?").
         """
-        return _read.read_file(self._tree, path, start_line, end_line, redact_secrets=self.redact,
+        return _read.read_file(self._tree, path, start_line, end_line, view=self.view,
                                ledger=self.usage)
 
     def grep(self, pattern: str, path: str = ".", glob: str | None = None, ignore_case: bool = False,
@@ -119,7 +121,7 @@ class RepoTools:
             grep("password", ignore_case=True, path="config")
         """
         return _search.grep(self._tree, pattern, path, glob, ignore_case, fixed_strings, context, max_results,
-                          redact_secrets=self.redact, ledger=self.usage, rg=self._rg)
+                          view=self.view, ledger=self.usage, rg=self._rg)
 
     def symbols(self, path: str | None = None, name: str | None = None, kind: str | None = None) -> str:
         """List where things are defined (functions, classes, methods, ...), parsed with tree-sitter.
@@ -143,9 +145,26 @@ class RepoTools:
         format_symbols = _symbols_module().format_symbols
         rel = normalize_path(path, self.repo) if path is not None else None
         found = self._symbols().find(path=rel, name=name, kind=kind)
+        if self.view is not None:
+            found = self._visible_symbols(found, name_query=name is not None)
         self.usage.symbol_queries.append(SymbolQuery(path=rel, name=name, kind=kind, found=len(found)))
         text = format_symbols(found, limit=MAX_SYMBOLS_SHOWN)
-        return redact_secrets(text) if self.redact else text
+        return self.view.text(text) if self.view is not None else text
+
+    def _visible_symbols(self, found: list[Any], *, name_query: bool) -> list[Any]:
+        """Definitions as the view shows them: a name that overlaps a secret on its line is a marker, and such a
+        definition never answers a ``name=`` query (the query would probe the raw name)."""
+        assert self.view is not None
+        shown = []
+        for symbol in found:
+            kind = self.view.secret_on_line(symbol.path, symbol.start_line, symbol.name)
+            if kind is None:
+                shown.append(symbol)
+            elif not name_query:
+                marker = f"[REDACTED:{kind}]"
+                shown.append(dataclasses.replace(symbol, name=marker,
+                                                 qualified_name=symbol.qualified_name.replace(symbol.name, marker)))
+        return shown
 
     # -- handing the tools out -----------------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from repo_auditor.errors import FileNotInRepositoryError, ToolError
 from repo_auditor.tools.ledger import FileRead, UsageLedger
 from repo_auditor.tools.paths import normalize_path
-from repo_auditor.tools.redaction import redact, redact_private_keys
 from repo_auditor.tools.tree import TreeView
+from repo_auditor.tools.view import MAX_READ_BYTES, RedactedView
 
 # About 4-6k tokens of code: a whole function or class fits, and a dozen reads still leave room to think.
 MAX_LINES_PER_CALL = 400
@@ -28,8 +28,6 @@ MAX_LINES_PER_CALL = 400
 MAX_CHARS_PER_CALL = 40_000
 # A single line longer than this is cut with a visible marker (minified code, embedded data).
 MAX_LINE_CHARS = 2_000
-# Files are read whole to slice them; beyond this only the beginning is read (lines past it are unreachable).
-MAX_READ_BYTES = 64 * 1024 * 1024
 # Entries shown when a folder is read instead of a file.
 MAX_DIR_ENTRIES = 200
 
@@ -41,22 +39,25 @@ _FLAG_NOTES = {
 
 
 def read_file(tree: TreeView, path: str, start_line: int = 1, end_line: int | None = None, *,
-              redact_secrets: bool = True, ledger: UsageLedger | None = None) -> str:
-    """Lines ``start_line``..``end_line`` (1-based, inclusive) of ``path``, numbered; see the module docstring."""
+              view: RedactedView | None, ledger: UsageLedger | None = None) -> str:
+    """Lines ``start_line``..``end_line`` (1-based, inclusive) of ``path``, numbered; see the module docstring.
+
+    ``view`` redacts secrets (found over the whole file); None shows the raw text.
+    """
     start_line, end_line = _check_range(path, start_line, end_line)
     rel = normalize_path(path, tree.repo)
     entry = tree.entry(rel)
     if entry is None:
         if tree.is_dir(rel):
-            return list_folder(tree, rel)
-        suggestions = tree.suggest(rel)
+            return list_folder(tree, rel, view)
+        suggestions = tuple(view.name(p) for p in tree.suggest(rel)) if view is not None else tree.suggest(rel)
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else " Check the file tree, or find it with grep."
         raise FileNotInRepositoryError(f"no such file: {rel!r}.{hint}", path=rel, suggestions=suggestions)
 
     notes: list[str] = []
     if entry.symlink_target is not None:
         target = tree.repo.resolve_symlink(rel)  # raises PathOutsideRepositoryError for an escaping link
-        notes.append(f"symlink to {target.path}")
+        notes.append(f"symlink to {view.name(target.path) if view is not None else target.path}")
         entry = target
     if entry.binary:
         return f"{rel}: binary file ({entry.size:,} bytes){_join(notes, '; ')}; it has no text lines to show."
@@ -68,8 +69,6 @@ def read_file(tree: TreeView, path: str, start_line: int = 1, end_line: int | No
         notes.append("not valid UTF-8: decoded byte for byte as Latin-1")
     if len(data) >= MAX_READ_BYTES and entry.size > MAX_READ_BYTES:
         notes.append(f"only the first {MAX_READ_BYTES // (1024 * 1024)} MB are readable")
-    if redact_secrets:
-        text = redact_private_keys(text)  # whole file first: a slice may start inside a key block
     lines = text.split("\n")  # "\n" only, as git and ripgrep count lines (splitlines also splits on \f, \x1c...)
     if lines[-1] == "":
         lines.pop()
@@ -82,8 +81,10 @@ def read_file(tree: TreeView, path: str, start_line: int = 1, end_line: int | No
                         f"lines.")
     last = min(end_line if end_line is not None else total, total, start_line + MAX_LINES_PER_CALL - 1)
     chunk = lines[start_line - 1:last]
-    if redact_secrets:
-        chunk = redact("\n".join(chunk), entry.path).split("\n")
+    if view is not None:
+        offset = sum(len(line) + 1 for line in lines[:start_line - 1])
+        end = offset + sum(len(line) + 1 for line in chunk) - 1
+        chunk = view.redacted_slice(entry, text, offset, end).split("\n")
     width = len(str(last))
     body: list[str] = []
     used = 0
@@ -107,13 +108,14 @@ def read_file(tree: TreeView, path: str, start_line: int = 1, end_line: int | No
     return "\n".join(out)
 
 
-def list_folder(tree: TreeView, rel: str) -> str:
-    """A folder's direct files (with line counts) and sub-folders (with file counts)."""
+def list_folder(tree: TreeView, rel: str, view: RedactedView | None = None) -> str:
+    """A folder's direct files (with line counts) and sub-folders (with file counts); names through ``view``."""
     files, folders = tree.children(rel)
-    shown = f"{rel}/" if rel else "the repository root"
+    name_of = view.name if view is not None else str
+    shown = f"{name_of(rel)}/" if rel else "the repository root"
     out = [f"{shown} is a folder ({_count(len(files), 'file')}, {_count(len(folders), 'folder')} here); read a "
-           f"file inside it, or grep(pattern, path={rel or '.'!r})"]
-    entries = [f"{name}/  ({_count(count, 'file')})" for name, count in sorted(folders.items())]
+           f"file inside it, or grep(pattern, path={name_of(rel) or '.'!r})"]
+    entries = [f"{name_of(name)}/  ({_count(count, 'file')})" for name, count in sorted(folders.items())]
     for name in files:
         entry = tree.entry(f"{rel}/{name}" if rel else name)
         assert entry is not None  # children() lists only listed files
@@ -123,7 +125,7 @@ def list_folder(tree: TreeView, rel: str) -> str:
             what = f"binary, {entry.size:,} bytes"
         else:
             what = _count(entry.lines, "line")
-        entries.append(f"{name}  ({what})")
+        entries.append(f"{name_of(name)}  ({what})")
     out.extend(entries[:MAX_DIR_ENTRIES])
     if len(entries) > MAX_DIR_ENTRIES:
         out.append(f"... {len(entries) - MAX_DIR_ENTRIES} more entries; read a sub-folder to narrow")

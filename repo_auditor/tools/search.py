@@ -37,8 +37,8 @@ from repo_auditor.errors import FileNotInRepositoryError, InvalidPatternError, T
 from repo_auditor.repository import display_path
 from repo_auditor.tools.ledger import Search, UsageLedger
 from repo_auditor.tools.paths import normalize_path
-from repo_auditor.tools.redaction import PRIVATE_KEY_MARKER, redact, redact_private_keys
 from repo_auditor.tools.tree import TreeView
+from repo_auditor.tools.view import RedactedView
 
 # A search that takes longer than this is pathological (or the repository is huge): ask the model to narrow it.
 GREP_TIMEOUT_SECONDS = 30.0
@@ -86,9 +86,13 @@ class _Line:
 
 def grep(tree: TreeView, pattern: str, path: str = ".", glob: str | None = None, ignore_case: bool = False,
          fixed_strings: bool = False, context: int = 0, max_results: int = DEFAULT_MAX_RESULTS, *,
-         redact_secrets: bool = True, ledger: UsageLedger | None = None, rg: str | None = None,
+         view: RedactedView | None, ledger: UsageLedger | None = None, rg: str | None = None,
          timeout: float = GREP_TIMEOUT_SECONDS) -> str:
-    """Search the loaded tree; see the module docstring for the output."""
+    """Search the loaded tree; see the module docstring for the output.
+
+    With a ``view`` every answer (lines, counts, "no matches") comes from the redacted text: a file holding a secret
+    is searched again in its redacted form, so a pattern that only matches inside a secret finds nothing.
+    """
     _check_arguments(pattern, glob, context, max_results)
     rel = normalize_path(path, tree.repo)
     candidates = tree.files_under(rel)
@@ -108,12 +112,21 @@ def grep(tree: TreeView, pattern: str, path: str = ".", glob: str | None = None,
 
     rg_binary = rg or find_rg()
     root = tree.repo.search_root()
-    found = _run(rg_binary, root, _on_disk(tree, files), pattern, ignore_case, fixed_strings, context, timeout)
+    argv = _argv(rg_binary, pattern, ignore_case, fixed_strings, context)
+    deadline = (time.monotonic() + timeout, timeout)
+    holders = _holding_secrets(tree, view, files) if view is not None else set()
+    plain = [p for p in files if p not in holders] if holders else files
+    found = _run(argv, root, _on_disk(tree, plain), pattern, deadline, counted_by_lines=not context)
+    for name in sorted(holders):  # files holding a secret: searched in their redacted text
+        assert view is not None
+        _split_files(_rg(argv, ["-"], root, pattern, deadline, stdin=view.redacted_bytes(tree.entry(name))),
+                     found, counted_by_lines=not context, name=name)
+    found = dict(sorted(found.items()))
     total = sum(hits.matches for hits in found.values())
     if total == 0:
         _record(ledger, pattern, where, glob, 0, 0, 0)
         return f"no matches for {pattern!r} in {scope} ({len(files):,} files searched)"
-    body, shown = _render(tree, rg_binary, root, found, max_results, context, redact_secrets)
+    body, shown = _render(found, max_results, context, view)
     n_files = len(found)
     if shown < total:
         head = (f"showing {shown:,} of {total:,} matching lines in {n_files:,} files (sorted by path); "
@@ -150,38 +163,62 @@ def _record(ledger: UsageLedger | None, pattern: str, path: str, glob: str | Non
                                       shown=shown))
 
 
-def _run(rg: str, root: Path, files: list[str], pattern: str, ignore_case: bool, fixed_strings: bool,
-         context: int, timeout: float) -> dict[str, _FileHits]:
-    """Run rg over ``files`` (in chunks); the output of each file with its count of matching lines."""
+def _argv(rg: str, pattern: str, ignore_case: bool, fixed_strings: bool, context: int) -> list[str]:
+    """rg's arguments up to the file names (which follow)."""
     argv = [rg, "--no-config", "--null", "--line-number", "--column", "--with-filename", "--heading",
             "--color", "never", "--text", "--no-messages", "--no-ignore", "--hidden"]
-    if ignore_case:
-        argv.append("--ignore-case")
-    else:
-        argv.append("--case-sensitive")
+    argv.append("--ignore-case" if ignore_case else "--case-sensitive")
     if fixed_strings:
         argv.append("--fixed-strings")
     if context:
         argv.extend(["--context", str(context)])
-    argv.extend(["--regexp", pattern, "--"])
-    deadline = time.monotonic() + timeout
+    return [*argv, "--regexp", pattern, "--"]
+
+
+def _run(argv: list[str], root: Path, files: list[str], pattern: str, deadline: tuple[float, float], *,
+         counted_by_lines: bool) -> dict[str, _FileHits]:
+    """Run rg over ``files`` (in chunks); the output of each file with its count of matching lines."""
     found: dict[str, _FileHits] = {}
-    for chunk in _chunks(files):
-        remaining = deadline - time.monotonic()
-        try:
-            done = subprocess.run([*argv, *chunk], cwd=root, capture_output=True, timeout=max(remaining, 0.01),
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise ToolError(f"the search for {pattern!r} took longer than {timeout:g} s and was stopped; narrow it "
-                            f"with path= or glob=, or use a simpler pattern") from None
-        if done.returncode == 2:
-            stderr = done.stderr.decode("utf-8", "replace")
-            if _PARSE_ERROR.search(stderr):
-                raise InvalidPatternError(_pattern_message(pattern, stderr), pattern=pattern)
-            if stderr.strip() and not done.stdout:  # file errors are silenced (--no-messages): a deleted file
-                raise ToolError(f"ripgrep failed: {stderr.strip()}")  # is simply not found
-        _split_files(done.stdout, found, counted_by_lines=not context)
+    for chunk in _chunks(files) if files else []:  # rg given no file would search its working folder
+        _split_files(_rg(argv, chunk, root, pattern, deadline), found, counted_by_lines=counted_by_lines)
     return found
+
+
+def _rg(argv: list[str], files: list[str], root: Path, pattern: str, deadline: tuple[float, float],
+        stdin: bytes | None = None) -> bytes:
+    """rg's output over ``files`` (``["-"]`` and ``stdin``: over those bytes)."""
+    try:
+        done = subprocess.run([*argv, *files], cwd=root, capture_output=True,
+                              timeout=max(deadline[0] - time.monotonic(), 0.01),
+                              input=stdin, stdin=subprocess.DEVNULL if stdin is None else None)
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"the search for {pattern!r} took longer than {deadline[1]:g} s and was stopped; narrow it "
+                        f"with path= or glob=, or use a simpler pattern") from None
+    if done.returncode == 2:
+        stderr = done.stderr.decode("utf-8", "replace")
+        if _PARSE_ERROR.search(stderr):
+            raise InvalidPatternError(_pattern_message(pattern, stderr), pattern=pattern)
+        if stderr.strip() and not done.stdout:  # file errors are silenced (--no-messages): a deleted file
+            raise ToolError(f"ripgrep failed: {stderr.strip()}")  # is simply not found
+    return done.stdout
+
+
+def _holding_secrets(tree: TreeView, view: RedactedView, files: list[str]) -> set[str]:
+    """The files whose text holds a secret (each file scanned once per blob id, then cached by the view).
+
+    Which files get searched in their redacted text must not depend on the pattern: choosing them by a raw match
+    would answer ``SECRET_PREFIX|[REDACTED`` differently depending on the secret.
+    """
+    holders = set()
+    for name in files:
+        entry = tree.entry(name)
+        assert entry is not None  # files are listed ones
+        try:
+            if view.spans(entry):
+                holders.add(name)
+        except FileNotInRepositoryError:
+            continue  # deleted since loading: rg skips it quietly too
+    return holders
 
 
 def _on_disk(tree: TreeView, files: list[str]) -> list[str]:
@@ -202,19 +239,21 @@ def _chunks(files: list[str]) -> list[list[str]]:
     return chunks
 
 
-def _split_files(output: bytes, found: dict[str, _FileHits], *, counted_by_lines: bool) -> None:
+def _split_files(output: bytes, found: dict[str, _FileHits], *, counted_by_lines: bool, name: str | None = None,
+                 ) -> None:
     """Split rg's ``--heading --null`` output into files; count matching lines without parsing every line.
 
     A file's block is ``path\\0<first line>\\n<line>...``, blocks separated by an empty line; lines are
     ``<n>:<col>:<text>`` (match), ``<n>-<text>`` (context) or ``--`` (gap). Only the files shown get parsed.
+    ``name`` names the one file searched on stdin.
     """
     for block in output.split(b"\n\n"):
-        name, sep, body = block.partition(b"\0")
+        path, sep, body = block.partition(b"\0")
         if not sep:
             continue
         body = body.rstrip(b"\n")
         matches = body.count(b"\n") + 1 if counted_by_lines else len(_MATCH_LINE.findall(body))
-        found[display_path(os.fsdecode(name))] = _FileHits(body, matches)
+        found[name if name is not None else display_path(os.fsdecode(path))] = _FileHits(body, matches)
 
 
 def _parse_lines(body: bytes) -> list[_Line]:
@@ -245,8 +284,8 @@ def _pattern_message(pattern: str, stderr: str) -> str:
             f"fixed_strings=True; look-around and backreferences are not supported")
 
 
-def _render(tree: TreeView, rg: str, root: Path, found: dict[str, _FileHits], max_results: int, context: int,
-            redact_secrets: bool) -> tuple[list[str], int]:
+def _render(found: dict[str, _FileHits], max_results: int, context: int,
+            view: RedactedView | None) -> tuple[list[str], int]:
     """The first ``max_results`` matching lines (by path, then line) with their context, and how many were shown."""
     selection: list[tuple[str, list[int]]] = []
     parsed: dict[str, dict[int, _Line]] = {}
@@ -266,10 +305,10 @@ def _render(tree: TreeView, rg: str, root: Path, found: dict[str, _FileHits], ma
             shown += 1
             keep.update(n for n in range(line.number - context, line.number + context + 1) if n in available)
         selection.append((name, sorted(keep)))
-    key_lines = _private_key_lines(tree, rg, root, [name for name, _ in selection]) if redact_secrets else {}
     out: list[str] = []
     for name, numbers in selection:
         by_number = parsed[name]
+        shown_name = view.name(name) if view is not None else name
         previous: int | None = None
         for number in numbers:
             starts_group = previous is None or number > previous + 1
@@ -277,40 +316,15 @@ def _render(tree: TreeView, rg: str, root: Path, found: dict[str, _FileHits], ma
                 out.append("--")
             line = by_number[number]
             mark = ":" if line.is_match else "-"
-            text = KEY_LINE if number in key_lines.get(name, ()) else _show(line, name, redact_secrets)
-            out.append(f"{name}{mark}{number}{mark} {text}")
+            out.append(f"{shown_name}{mark}{number}{mark} {_show(line)}")
             previous = number
     return out, shown
 
 
-KEY_LINE = "[REDACTED:private_key]"
-
-
-def _private_key_lines(tree: TreeView, rg: str, root: Path, names: list[str]) -> dict[str, set[int]]:
-    """Line numbers inside private key blocks, for the shown files that contain one (found with one ``rg -l``)."""
-    try:
-        done = subprocess.run([rg, "--no-config", "--files-with-matches", "--null", "--fixed-strings", "--text",
-                               "--no-messages", "--regexp", PRIVATE_KEY_MARKER, "--", *_on_disk(tree, names)], cwd=root,
-                              capture_output=True, timeout=GREP_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"checking {len(names)} files for private keys took longer than {GREP_TIMEOUT_SECONDS:g} s; "
-                        f"narrow the search with path= or glob=") from None
-    lines: dict[str, set[int]] = {}
-    for raw in done.stdout.split(b"\0"):
-        if raw:
-            name = display_path(os.fsdecode(raw))
-            text = redact_private_keys(tree.repo.read_text(name))
-            lines[name] = {n for n, line in enumerate(text.split("\n"), start=1) if line == KEY_LINE}
-    return lines
-
-
-def _show(line: _Line, path: str, redact_secrets: bool) -> str:
+def _show(line: _Line) -> str:
+    """A line of rg's output (from the redacted view when redaction is on), cut around the match when long."""
     text = _decode(line.text).rstrip("\r").replace("\0", "\\0")
     match_at = len(_decode(line.text[:max(line.column - 1, 0)])) if line.column else 0
-    if redact_secrets:
-        redacted = redact(text, path)
-        match_at = min(match_at, len(redacted))
-        text = redacted
     if len(text) <= MAX_GREP_LINE_CHARS:
         return text
     start = max(0, min(match_at - MAX_GREP_LINE_CHARS // 3, len(text) - MAX_GREP_LINE_CHARS))

@@ -161,7 +161,7 @@ def test_pathological_search_times_out(tools: RepoTools, tmp_path: Path) -> None
     slow.write_text("#!/bin/sh\nexec sleep 30\n")
     slow.chmod(slow.stat().st_mode | stat.S_IEXEC)
     with pytest.raises(ToolError, match="took longer than 0.3 s and was stopped; narrow it"):
-        grep(TreeView(tools.repo), "x", rg=str(slow), timeout=0.3)
+        grep(TreeView(tools.repo), "x", view=None, rg=str(slow), timeout=0.3)
 
 
 PLANTED = {
@@ -185,14 +185,27 @@ def secrets_repo(tmp_path: Path) -> Path:
 def test_planted_secrets_are_redacted_in_grep(secrets_repo: Path, tmp_path: Path) -> None:
     with RepoTools(Repository.open(secrets_repo, cache_root=tmp_path / "c")) as tools:
         out = tools.grep("STRIPE|password|DB_URL|b3Blbn|BEGIN", context=0)
-        assert out.splitlines() == [
-            "5 matching lines in 3 files",
+        assert out.splitlines() == [  # the key block's lines match only in the raw text: not found, not counted
+            "3 matching lines in 2 files",
             ".env:1: DB_URL=[REDACTED:env_value]",
             "app/settings.py:2: STRIPE = \"[REDACTED:stripe_key]\"",
             "app/settings.py:3: password = \"[REDACTED:password]\"",
-            "deploy/key.pem:1: [REDACTED:private_key]",
-            "deploy/key.pem:2: [REDACTED:private_key]",
         ]
+        assert tools.grep("REDACTED:private_key", context=1).splitlines()[0] == "3 matching lines in 1 file"
+
+
+@pytest.mark.parametrize("pattern", [
+    "sk_live_4", "hunter", 'password = "h', 'password = "[a-z]', 'password = ".{7}!', "pw@db", "b3Blbn", "BEGIN",
+    r'STRIPE = "\w{5}', "OPENSSH",
+])
+def test_grep_answers_from_the_redacted_view(secrets_repo: Path, tmp_path: Path, pattern: str) -> None:
+    """A match that exists only in the raw text of a secret (inside it, or straddling its start) is no match:
+    the answer is the one a wrong guess gets, so counts cannot be used to probe a secret."""
+    with RepoTools(Repository.open(secrets_repo, cache_root=tmp_path / "c")) as tools:
+        out = tools.grep(pattern)
+        wrong = tools.grep("zz_no_such_text_zz")
+        assert out == wrong.replace(repr("zz_no_such_text_zz"), repr(pattern)), out
+        assert tools.usage.searches[0].matches == 0
 
 
 def test_redaction_off_in_grep(secrets_repo: Path, tmp_path: Path) -> None:

@@ -171,13 +171,15 @@ def test_reads_at_a_ref_see_that_commit(tools_v1: RepoTools) -> None:
         tools_v1.read_file("src/new_file.py")
 
 
+# Built at run time: the documented example key (AKIA...EXAMPLE) is deliberately kept by the redactor.
+AWS_KEY_ID = "AK" + "IA" + "Q3EGRIFUYTRFZB7W"
 SECRETS_PY = '''\
 import os
 
-AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+AWS_KEY = "{aws_key}"
 password = "hunter2!"
 GITHUB = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
-'''
+'''.replace("{aws_key}", AWS_KEY_ID)
 
 
 @pytest.fixture
@@ -195,7 +197,7 @@ def secret_repo(tmp_path: Path) -> Path:
 def test_planted_secrets_are_redacted_in_read_file(secret_repo: Path, tmp_path: Path) -> None:
     with RepoTools(Repository.open(secret_repo, cache_root=tmp_path / "c")) as tools:
         out = tools.read_file("settings.py")
-        assert "AKIAIOSFODNN7EXAMPLE" not in out and "hunter2" not in out and "ghp_abc" not in out
+        assert AWS_KEY_ID not in out and "hunter2" not in out and "ghp_abc" not in out
         lines = numbered(out)
         assert lines[3] == 'AWS_KEY = "[REDACTED:aws_access_key]"'
         assert lines[4] == 'password = "[REDACTED:password]"'
