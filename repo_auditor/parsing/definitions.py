@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import NamedTuple
 
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from repo_auditor.parsing.c_family import C_RULES, CPP_RULES, prepare_cpp
 from repo_auditor.parsing.grammars import load_language
@@ -371,8 +371,17 @@ def parse_definitions(language: str, source: bytes) -> list[Definition]:
     language = source_language(language, source)  # a C++ header is parsed as C++
     if language == "cpp":
         source = prepare_cpp(source)
+    return tree_definitions(language, parse_tree(language, source))
+
+
+def parse_tree(language: str, source: bytes) -> Tree:
+    """The syntax tree of ``source`` in ``language`` (a grammar name: after ``source_language``)."""
+    return Parser(_grammar(language).language).parse(source)  # a parser per call: cheap, safe across threads
+
+
+def tree_definitions(language: str, tree: Tree) -> list[Definition]:
+    """``parse_definitions`` on a tree already parsed with ``parse_tree`` (the import scan shares it)."""
     grammar = _grammar(language)
-    tree = Parser(grammar.language).parse(source)  # a parser per call: cheap, and safe across threads
     cursor = QueryCursor(grammar.query)
     cursor.set_max_start_depth(MAX_DEFINITION_DEPTH)
     nodes = cursor.captures(tree.root_node).get("def", [])
