@@ -133,7 +133,7 @@ def detect(paths: list[str], manifests: list[Manifest]) -> Layout:
             claimed = claim(folder, manifest.name or fallback, "npm-package", manifest.path)
             if claimed and manifest.name:
                 layout.npm_packages.setdefault(manifest.name, claimed)  # a name used twice: the first wins
-        elif manifest.ecosystem == "python":
+        elif manifest.ecosystem == "python" and not manifest.dependencies_only:
             _python_project(manifest, folder, folders, packages_in, layout, claim)
     return layout
 

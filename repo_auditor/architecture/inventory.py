@@ -31,7 +31,7 @@ from repo_auditor.architecture.model import (
     LargeFunction,
     TestRatio,
 )
-from repo_auditor.architecture.scan import SymbolFinder, SymbolLike, find_symbols, scan_sources
+from repo_auditor.architecture.scan import SymbolFinder, SymbolLike, find_symbols, opened_symbols, scan_sources
 from repo_auditor.architecture.tree import (
     EXCLUDED_FLAGS,
     SourceFile,
@@ -95,14 +95,14 @@ def build_inventory(
     _fill_sizes(layout, included, owners)
     clock.lap("components")
 
-    scans = scan_sources(repo, included, notes, cache_path)
-    clock.lap("imports")
-    resolver = graph.Resolver(layout, paths, owners, scans)
-    edges = graph.build_edges(resolver, scans)
-    cycles, edges = graph.find_cycles(sorted(layout.components), edges)
-    clock.lap("graph")
-
-    symbol_rows = find_symbols(repo, symbols, cache_path, included, len(included) < len(entries))
+    with opened_symbols(repo, symbols, cache_path) as index:
+        scans = scan_sources(repo, included, notes, cache_path, index)  # also fills the index from its parses
+        clock.lap("imports")
+        resolver = graph.Resolver(layout, paths, owners, scans)
+        edges = graph.build_edges(resolver, scans)
+        cycles, edges = graph.find_cycles(sorted(layout.components), edges)
+        clock.lap("graph")
+        symbol_rows = find_symbols(index, included, len(included) < len(entries))
     symbol_rows = [s for s in symbol_rows if s.path in owners]
     for count_path, count in Counter(s.path for s in symbol_rows).items():
         layout.components[owners[count_path]].symbols += count

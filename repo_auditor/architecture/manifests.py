@@ -1,13 +1,15 @@
 """Build files -> what they declare: project names, external dependencies, scripts and binaries.
 
 Every build file is untrusted: one that does not parse becomes a note in the report, never an exception.
-Understood: ``pyproject.toml`` (PEP 621 and Poetry), ``setup.cfg``, ``setup.py`` (name only),
+Understood: ``pyproject.toml`` (PEP 621 and Poetry), ``setup.cfg``, ``setup.py`` (name and a literal
+``install_requires``), ``requirements*.txt`` (dependencies only: it defines no component),
 ``package.json``, ``go.mod``, ``Cargo.toml``, ``pom.xml``, ``build.gradle`` / ``build.gradle.kts`` and
 ``settings.gradle(.kts)``.
 """
 
 from __future__ import annotations
 
+import ast
 import configparser
 import json
 import posixpath
@@ -56,6 +58,7 @@ class Manifest:
     is_crate: bool = False  # Cargo.toml: has a [package] table (a virtual workspace manifest has none)
     is_settings: bool = False  # settings.gradle: describes the build, not a module
     dev_only: frozenset[str] = frozenset()  # Cargo.toml: crates only under [dev-dependencies] ('-' read as '_')
+    dependencies_only: bool = False  # requirements*.txt: declares dependencies, not a project
 
     @property
     def directory(self) -> str:
@@ -66,14 +69,20 @@ class ManifestError(ValueError):
     """A build file that cannot be parsed; becomes a note, never reaches the user as an exception."""
 
 
+# pip requirement files: ``requirements.txt``, ``requirements-dev.txt``, ``requirements_test.txt``.
+_REQUIREMENTS_FILE = re.compile(r"requirements(?:[-_.][\w.-]*)?\.txt\Z")
+_DEV_WORDS = re.compile(r"dev|test|doc|lint|ci\b|bench", re.I)
+
+
 def is_manifest(path: str) -> bool:
-    return posixpath.basename(path) in MANIFEST_NAMES
+    name = posixpath.basename(path)
+    return name in MANIFEST_NAMES or bool(_REQUIREMENTS_FILE.match(name))
 
 
 def parse_manifest(path: str, text: str) -> Manifest:
     """Parse one build file. Raises ``ManifestError`` with a one-line reason when it is malformed."""
     name = posixpath.basename(path)
-    parser = _PARSERS[name]
+    parser = _requirements_txt if _REQUIREMENTS_FILE.match(name) else _PARSERS[name]
     try:
         return parser(path, text)
     except ManifestError:
@@ -122,10 +131,16 @@ _PEP508_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*(.*)
 
 
 def _pep508(requirement: str, manifest: str, dev: bool) -> Dependency | None:
-    match = _PEP508_NAME.match(requirement)
+    """``requests[socks] (>=2) ; python_version<"3.8"`` -> ``requests``, spec ``>=2``: extras, environment
+    markers, parentheses and a direct URL (``name @ url``) are not part of the name or the version spec."""
+    match = _PEP508_NAME.match(requirement.split(";", 1)[0])
     if not match:
         return None
-    return Dependency("python", match.group(1), match.group(3).strip(), manifest, dev=dev)
+    spec = match.group(3).strip()
+    if spec.startswith("@"):
+        spec = ""
+    spec = " ".join(spec.strip("()").split())
+    return Dependency("python", match.group(1), spec, manifest, dev=dev)
 
 
 def _key_line(text: str, key: str) -> int:
@@ -181,8 +196,38 @@ def _setup_cfg(path: str, text: str) -> Manifest:
 
 
 def _setup_py(path: str, text: str) -> Manifest:
+    """The name and ``install_requires=[...]`` / ``tests_require=[...]`` when written as literals (the file is
+    read with ``ast``, never run)."""
     match = re.search(r"""\bname\s*=\s*['"]([^'"\n]+)['"]""", text)
-    return Manifest(path, "python", name=match.group(1) if match else None)
+    manifest = Manifest(path, "python", name=match.group(1) if match else None)
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return manifest
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg in ("install_requires", "tests_require"):
+            try:
+                requirements = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                continue
+            for requirement in requirements if isinstance(requirements, (list, tuple)) else ():
+                dev = node.arg == "tests_require"
+                if isinstance(requirement, str) and (dep := _pep508(requirement, path, dev)):
+                    manifest.dependencies.append(dep)
+    return manifest
+
+
+def _requirements_txt(path: str, text: str) -> Manifest:
+    """One requirement a line; options (``-r``, ``-e``, ``--hash``), URLs and comments are skipped. Files named
+    for development (``requirements-dev.txt``, ``requirements/test.txt``) declare dev dependencies."""
+    dev = bool(_DEV_WORDS.search(path))
+    manifest = Manifest(path, "python", dependencies_only=True)
+    for line in text.splitlines():
+        requirement = line.split(" #", 1)[0].strip()
+        if requirement and not requirement.startswith(("#", "-")) and "://" not in requirement.split("@")[0]:
+            if dep := _pep508(requirement, path, dev):
+                manifest.dependencies.append(dep)
+    return manifest
 
 
 # ---------------------------------------------------------------- JavaScript / TypeScript

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol, Sequence
+from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkable
 
 from repo_auditor.architecture.tree import SourceFile, SourceTree
 from repo_auditor.errors import RepoAuditorError, ToolError
-from repo_auditor.parsing.imports import SCAN_VERSION, SCANNED_LANGUAGES, FileScan, scan_batch
+from repo_auditor.parsing.imports import SCAN_VERSION, SCANNED_LANGUAGES, FileScan, scan_source, scan_with_definitions
 from repo_auditor.parsing.worker import run_pool
 from repo_auditor.repository import cachedb
 from repo_auditor.repository.languages import PARSED_LANGUAGES
@@ -45,6 +46,16 @@ class SymbolFinder(Protocol):
     def find(
         self, path: str | None = None, name: str | None = None, kind: str | None = None
     ) -> Sequence[SymbolLike]: ...
+
+
+@runtime_checkable
+class DefinitionSink(Protocol):
+    """A symbol index that takes definitions parsed elsewhere (``SymbolIndex``): the import scan then parses each
+    file once for both."""
+
+    def unindexed(self, entries: Sequence[Any]) -> dict[str, str]: ...
+
+    def store(self, parsed: Sequence[tuple[str, Sequence[Any]]]) -> None: ...
 
 
 DATABASE_NAME = "architecture-scan.sqlite"
@@ -95,8 +106,14 @@ def scan_key(version: str, entry: SourceFile) -> str:
 
 
 def scan_sources(
-    repo: SourceTree, included: list[SourceFile], notes: list[str], cache_path: Path | None
+    repo: SourceTree,
+    included: list[SourceFile],
+    notes: list[str],
+    cache_path: Path | None,
+    symbols: SymbolFinder | None = None,
 ) -> dict[str, tuple[str, FileScan]]:
+    """Imports of every scannable file, from the cache or parsed. When ``symbols`` is a ``DefinitionSink``, the
+    definitions of each file parsed here that the index lacks are taken from the same parse and stored in it."""
     from repo_auditor.parsing.grammars import parser_version
     from repo_auditor.repository.cache import cache_dir
 
@@ -117,9 +134,14 @@ def scan_sources(
         for entry in wanted:
             if keys[entry.path] not in known:
                 missing.setdefault(keys[entry.path], entry)  # one scan per distinct blob
-        for batch in scan_missing(repo, list(missing.items()), notes):
+        sink = symbols if isinstance(symbols, DefinitionSink) else None
+        symbol_keys = sink.unindexed(list(missing.values())) if sink is not None and missing else {}
+        jobs = [(key, entry, symbol_keys.get(entry.path)) for key, entry in missing.items()]
+        for batch, definitions in scan_missing(repo, jobs, notes):
             cache.put_many(batch)
             known.update(batch)
+            if sink is not None and definitions:
+                sink.store(definitions)
     finally:
         cache.close()
     return {e.path: (e.language, known[keys[e.path]]) for e in wanted if keys[e.path] in known}
@@ -133,57 +155,83 @@ def read_source(repo: SourceTree, entry: SourceFile, notes: list[str]) -> bytes 
         return None
 
 
-def scan_missing(
-    repo: SourceTree, missing: list[tuple[str, SourceFile]], notes: list[str]
-) -> Iterator[list[tuple[str, FileScan]]]:
-    """Scan in this process, or in a process pool when there is enough to do; yields batches to cache."""
-    batches = [missing[i : i + POOL_BATCH_FILES] for i in range(0, len(missing), POOL_BATCH_FILES)]
-    workers = min(MAX_WORKERS, cpu_count(), len(batches))
-    if workers < 2 or sum(entry.size for _, entry in missing) < POOL_MIN_BYTES:
+ScanJob = tuple[str, SourceFile, "str | None"]  # (scan key, file, symbol key when its definitions are wanted)
+ScanBatch = tuple[list[tuple[str, FileScan]], list[tuple[str, list]]]  # (scans, (symbol key, definitions))
+
+
+def scan_missing(repo: SourceTree, missing: list[ScanJob], notes: list[str]) -> Iterator[ScanBatch]:
+    """Scan in this process, or in a process pool when there is enough to do; yields batches to cache. A file
+    with a symbol key is parsed once for its imports and its definitions."""
+    with_definitions = [job for job in missing if job[2] is not None]
+    imports_only = [job for job in missing if job[2] is None]
+    parallel = cpu_count() >= 2 and sum(entry.size for _, entry, _ in missing) >= POOL_MIN_BYTES
+    for jobs, both in ((with_definitions, True), (imports_only, False)):
+        batches = [jobs[i : i + POOL_BATCH_FILES] for i in range(0, len(jobs), POOL_BATCH_FILES)]
+        workers = min(MAX_WORKERS, cpu_count(), len(batches))
+        if parallel and workers >= 2:
+            yield from _scan_in_pool(repo, batches, both, workers, notes)
+            continue
         for batch in batches:
-            jobs = [
-                (key, e.language, source)
-                for key, e in batch
-                if (source := read_source(repo, e, notes)) is not None
-            ]
-            yield scan_batch(jobs)
-        return
+            scans, definitions = [], []
+            for key, entry, symbol_key in batch:
+                source = read_source(repo, entry, notes)
+                if source is None:
+                    continue
+                if symbol_key is None:
+                    scans.append((key, scan_source(entry.language, source)))
+                else:
+                    scan, found = scan_with_definitions(entry.language, source)
+                    scans.append((key, scan))
+                    definitions.append((symbol_key, found))
+            yield scans, definitions
+
+
+def _scan_in_pool(
+    repo: SourceTree, batches: list[list[ScanJob]], both: bool, workers: int, notes: list[str]
+) -> Iterator[ScanBatch]:
+    symbol_keys = {key: symbol_key for batch in batches for key, _, symbol_key in batch}
     jobs = (
-        [(key, e.language, source) for key, e in batch if (source := read_source(repo, e, notes)) is not None]
+        [(key, e.language, source) for key, e, _ in batch if (source := read_source(repo, e, notes)) is not None]
         for batch in batches
     )
-    for reply in run_pool("imports", jobs, workers):
-        yield [(key, FileScan.from_json(data)) for key, data in reply]
+    for reply in run_pool("imports+definitions" if both else "imports", jobs, workers):
+        if both:
+            yield (
+                [(key, FileScan.from_json(scan)) for key, (scan, _) in reply],
+                [(symbol_keys[key], definitions) for key, (_, definitions) in reply],
+            )
+        else:
+            yield [(key, FileScan.from_json(data)) for key, data in reply], []
 
 
 def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def find_symbols(
-    repo: SourceTree,
-    symbols: SymbolFinder | None,
-    cache_path: Path | None,
-    included: list[SourceFile],
-    some_excluded: bool,
-) -> list[SymbolLike]:
+@contextmanager
+def opened_symbols(repo: SourceTree, symbols: SymbolFinder | None, cache_path: Path | None) -> Iterator[SymbolFinder]:
+    """``symbols``, or a new ``SymbolIndex`` over ``cache_path``, closed on leaving."""
+    if symbols is not None:
+        yield symbols
+        return
+    from repo_auditor.tools.symbol_index import SymbolIndex
+
+    index = SymbolIndex(repo, cache_path)  # type: ignore[arg-type]  # a Repository in practice
+    try:
+        yield index
+    finally:
+        index.close()
+
+
+def find_symbols(symbols: SymbolFinder, included: list[SourceFile], some_excluded: bool) -> list[SymbolLike]:
     """Every definition in the analysed files. When some files are vendored or generated, only the top-level
     folders (and top-level files) holding analysed files are indexed, so a vendored tree is not parsed."""
-    owned = symbols is None
-    if symbols is None:
-        from repo_auditor.tools.symbol_index import SymbolIndex
-
-        symbols = SymbolIndex(repo, cache_path)
-    try:
-        if some_excluded:
-            try:
-                return symbols_in_scope(symbols, included)
-            except ToolError:
-                pass  # a folder name the index reads differently (a backslash in it): index everything
-        return list(symbols.find())
-    finally:
-        if owned:
-            symbols.close()
+    if some_excluded:
+        try:
+            return symbols_in_scope(symbols, included)
+        except ToolError:
+            pass  # a folder name the index reads differently (a backslash in it): index everything
+    return list(symbols.find())
 
 
 def symbols_in_scope(symbols: SymbolFinder, included: list[SourceFile]) -> list[SymbolLike]:

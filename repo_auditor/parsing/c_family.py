@@ -158,8 +158,53 @@ def _cpp_namespace(node: Node) -> tuple[str, str, str] | None:
 
 
 def prepare_cpp(source: bytes) -> bytes:
-    """``source`` with export macros between ``class`` and the name blanked (same length: lines stay)."""
-    return _CLASS_EXPORT_MACRO.sub(lambda m: b" " * len(m.group(0)), source)
+    """``source`` with export macros between ``class`` and the name blanked (same length: lines stay), and the
+    alternative branches of an unbalanced ``#if`` blanked (``blank_alternative_branches``)."""
+    return blank_alternative_branches(_CLASS_EXPORT_MACRO.sub(lambda m: b" " * len(m.group(0)), source))
+
+
+_CONDITIONAL = re.compile(rb"^[ \t]*#[ \t]*(ifdef|ifndef|if|elif|else|endif)\b[^\n]*", re.M)
+_NOT_CODE = re.compile(rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*.*?\*/', re.S)
+
+
+def _brace_balance(code: bytes) -> int:
+    code = _NOT_CODE.sub(b"", code)
+    return code.count(b"{") - code.count(b"}")
+
+
+def _blank(source: bytearray, start: int, end: int) -> None:
+    source[start:end] = bytes(b if b == 0x0A else 0x20 for b in source[start:end])
+
+
+def blank_alternative_branches(source: bytes) -> bytes:
+    """C/C++ source where each ``#if`` whose first branch opens or closes a brace it does not match (``#if X`` /
+    ``TEST(A, B) {`` / ``#else`` / ``TEST(A, C) {`` / ``#endif``) keeps only that first branch, as the
+    preprocessor would for one configuration: the directives and the other branches are blanked (same length,
+    lines stay). tree-sitter otherwise sees two openings and one closing brace, and one definition swallows the
+    rest of the file. Balanced conditionals are left alone (their every branch is indexed)."""
+    if b"#" not in source:
+        return source
+    groups: list[list[list[int]]] = []  # per #if: [directive start, directive end] of each #if/#elif/#else/#endif
+    stack: list[list[list[int]]] = []
+    for match in _CONDITIONAL.finditer(source):
+        word, span = match.group(1), [match.start(), match.end()]
+        if word.startswith(b"if"):
+            stack.append([span])
+        elif stack:
+            stack[-1].append(span)
+            if word == b"endif":
+                groups.append(stack.pop())
+    edited: bytearray | None = None
+    for directives in groups:
+        if len(directives) < 3:  # no #else / #elif
+            continue
+        (_, first_start), (second, _) = directives[0], directives[1]
+        if _brace_balance(source[first_start:second]) == 0:
+            continue
+        edited = edited if edited is not None else bytearray(source)
+        _blank(edited, directives[0][0], directives[0][1])
+        _blank(edited, second, directives[-1][1])
+    return bytes(edited) if edited is not None else source
 
 
 C_RULES: dict[str, Rule] = {

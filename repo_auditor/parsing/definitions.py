@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import NamedTuple
 
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
-from repo_auditor.parsing.c_family import C_RULES, CPP_RULES, prepare_cpp
+from repo_auditor.parsing.c_family import C_RULES, CPP_RULES, blank_alternative_branches, prepare_cpp
 from repo_auditor.parsing.grammars import load_language
 from repo_auditor.parsing.nodes import Rule, base_type_name, field, named, node_text, scoped
 from repo_auditor.repository.languages import source_language
@@ -362,6 +362,45 @@ def _line_span(node: Node) -> tuple[int, int]:
     return start, max(start, end)
 
 
+_PYTHON_HEADER = re.compile(rb"^([ \t]*)(?:async[ \t]+)?(class|def)[ \t]+([A-Za-z_]\w*)[ \t]*[(:]", re.M)
+_INDENT = re.compile(rb"^([ \t]*)\S", re.M)
+
+
+def _python_headers_in_errors(tree: Tree, known_lines: set[int]) -> list:
+    """``class``/``def`` lines that tree-sitter left in an error region (a syntax error earlier in the file can
+    turn ``class X(Base):`` into loose tokens): each spans its header and the more indented lines after it, as
+    Python reads a block, so the methods found after it are qualified by it again."""
+    source = tree.root_node.text or b""
+    found = []
+    errors = [tree.root_node]
+    while errors:
+        node = errors.pop()
+        errors.extend(child for child in node.children if child.has_error)
+        if node.type != "ERROR":
+            continue
+        line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+        for match in _PYTHON_HEADER.finditer(source, line_start, node.end_byte):
+            keyword = tree.root_node.descendant_for_byte_range(match.start(2), match.end(2))
+            loose = keyword is not None and keyword.type in (match.group(2).decode(), "identifier")
+            if not loose or keyword.parent is None or keyword.parent.type != "ERROR":
+                continue  # inside a string, or part of a definition that parsed
+            line = source.count(b"\n", 0, match.start()) + 1
+            if line in known_lines:
+                continue
+            known_lines.add(line)
+            indent, kind, name = len(match.group(1)), match.group(2), match.group(3).decode()
+            end_byte = match.end()
+            for body_line in _INDENT.finditer(source, source.find(b"\n", match.end()) + 1):
+                if len(body_line.group(1)) <= indent:
+                    break
+                end_byte = source.find(b"\n", body_line.end())
+                end_byte = len(source) if end_byte < 0 else end_byte
+            end_line = source.count(b"\n", 0, end_byte) + 1
+            described = ("class" if kind == b"class" else "function", name, "")
+            found.append((match.start() + indent, -end_byte, (line, end_line), described))
+    return found
+
+
 def parse_definitions(language: str, source: bytes) -> list[Definition]:
     """Every definition in ``source``, in file order; ``language`` is one of ``languages.PARSED_LANGUAGES``.
 
@@ -371,8 +410,19 @@ def parse_definitions(language: str, source: bytes) -> list[Definition]:
     language = source_language(language, source)  # a C++ header is parsed as C++
     if language == "cpp":
         source = prepare_cpp(source)
+    elif language == "c":
+        source = blank_alternative_branches(source)
+    return tree_definitions(language, parse_tree(language, source))
+
+
+def parse_tree(language: str, source: bytes) -> Tree:
+    """The syntax tree of ``source`` in ``language`` (a grammar name: after ``source_language``)."""
+    return Parser(_grammar(language).language).parse(source)  # a parser per call: cheap, safe across threads
+
+
+def tree_definitions(language: str, tree: Tree) -> list[Definition]:
+    """``parse_definitions`` on a tree already parsed with ``parse_tree`` (the import scan shares it)."""
     grammar = _grammar(language)
-    tree = Parser(grammar.language).parse(source)  # a parser per call: cheap, and safe across threads
     cursor = QueryCursor(grammar.query)
     cursor.set_max_start_depth(MAX_DEFINITION_DEPTH)
     nodes = cursor.captures(tree.root_node).get("def", [])
@@ -380,14 +430,16 @@ def parse_definitions(language: str, source: bytes) -> list[Definition]:
     for node in nodes:
         described = grammar.rules[node.type](node)
         if described is not None and described[1]:
-            found.append((node.start_byte, -node.end_byte, node, described))
+            found.append((node.start_byte, -node.end_byte, _line_span(node), described))
+    if language == "python" and tree.root_node.has_error:
+        found.extend(_python_headers_in_errors(tree, {span[0] for _, _, span, _ in found}))
     found.sort(key=lambda item: (item[0], item[1]))
 
     # Enclosing definitions from byte ranges, with a stack: linear in the number of definitions however deep
     # the nesting (walking node.parent for each would be quadratic on adversarial input).
     definitions = []
     open_scopes: list[tuple[int, str, str]] = []  # (end_byte, qualified_name, kind), innermost last
-    for _start, negative_end, node, (kind, name, scope, *first_line) in found:
+    for _start, negative_end, (start, end), (kind, name, scope, *first_line) in found:
         end_byte = -negative_end
         while open_scopes and open_scopes[-1][0] < end_byte:
             open_scopes.pop()
@@ -398,7 +450,6 @@ def parse_definitions(language: str, source: bytes) -> list[Definition]:
         qualified = ".".join(part for part in (outer_name, scope, name) if part)
         if len(qualified) > MAX_QUALIFIED_CHARS:  # absurd nesting: keep the innermost parts
             qualified = "..." + qualified[3 - MAX_QUALIFIED_CHARS :]
-        start, end = _line_span(node)
         start = first_line[0] if first_line else start
         definitions.append(Definition(name, qualified, kind, start, end))
         if kind not in _NOT_SCOPES:

@@ -24,8 +24,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from tree_sitter import Node, Parser, Query, QueryCursor
+from tree_sitter import Node, Parser, Query, QueryCursor, Tree
 
+from repo_auditor.parsing.definitions import Definition, parse_tree, tree_definitions
 from repo_auditor.parsing.grammars import load_language
 from repo_auditor.repository.languages import source_language
 
@@ -124,12 +125,21 @@ def _string_content(node: Node) -> str:
     return text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"`" else text
 
 
-def scan_source(language: str, source: bytes) -> FileScan:
-    """Imports, package and entry lines of one file in a ``SCANNED_LANGUAGES`` language."""
+def scan_with_definitions(language: str, source: bytes) -> tuple[FileScan, list[Definition]]:
+    """``scan_source`` and ``parse_definitions`` of one ``SCANNED_LANGUAGES`` file from one parse."""
+    grammar_name = source_language(language, source)
+    tree = parse_tree(grammar_name, source)
+    return scan_source(language, source, tree), tree_definitions(grammar_name, tree)
+
+
+def scan_source(language: str, source: bytes, tree: Tree | None = None) -> FileScan:
+    """Imports, package and entry lines of one file in a ``SCANNED_LANGUAGES`` language. ``tree``: its syntax
+    tree when already parsed (``scan_with_definitions``)."""
     if language == "go" and _go_ignored(source):
         return FileScan()
     grammar = _grammar(source_language(language, source))
-    tree = grammar.parser.parse(source)
+    if tree is None:
+        tree = grammar.parser.parse(source)
     captures = QueryCursor(grammar.query).captures(tree.root_node)
     scan = FileScan()
     if language == "python":
@@ -263,8 +273,3 @@ def entry_lines(language: str, source: bytes, package: str | None) -> list[Entry
         name = _CALL_SUFFIX.sub("", match.group(0)) if kind == "server" else "main"
         found.append(EntryLine(kind, name, text.count("\n", 0, match.start()) + 1))
     return found
-
-
-def scan_batch(jobs: list[tuple[str, str, bytes]]) -> list[tuple[str, FileScan]]:
-    """``(key, language, source)`` -> ``(key, scan)``, in this process (``parsing.worker`` runs the same per file)."""
-    return [(key, scan_source(language, source)) for key, language, source in jobs]

@@ -4,8 +4,9 @@ tree-sitter holds the GIL while it parses, so parallel parsing needs processes. 
 ``multiprocessing``: spawning through multiprocessing re-imports the caller's ``__main__`` in every worker, which
 breaks (or re-runs) any script without an ``if __name__ == "__main__"`` guard, including ``python -c`` one-liners.
 
-Tasks (``TASKS``): ``definitions`` (the symbol index: definitions per file) and ``imports`` (the architecture
-scanner: imports and entry lines per file). Each answers with JSON-ready data.
+Tasks (``TASKS``): ``definitions`` (the symbol index: definitions per file), ``imports`` (the architecture
+scanner: imports and entry lines per file) and ``imports+definitions`` (both from one parse, ``[scan, definitions]``:
+a cold ``architecture`` run). Each answers with JSON-ready data.
 
 Wire protocol, over the worker's stdin and stdout, one batch at a time:
 
@@ -43,7 +44,18 @@ def _imports(language: str, source: bytes) -> Any:
     return scan_source(language, source).to_json()
 
 
-TASKS: dict[str, Callable[[str, bytes], Any]] = {"definitions": _definitions, "imports": _imports}
+def _imports_and_definitions(language: str, source: bytes) -> Any:
+    from repo_auditor.parsing.imports import scan_with_definitions
+
+    scan, definitions = scan_with_definitions(language, source)
+    return [scan.to_json(), definitions]
+
+
+TASKS: dict[str, Callable[[str, bytes], Any]] = {
+    "definitions": _definitions,
+    "imports": _imports,
+    "imports+definitions": _imports_and_definitions,
+}
 
 
 def encode_request(jobs: Iterable[Job]) -> bytes:

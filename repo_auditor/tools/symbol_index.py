@@ -212,6 +212,22 @@ class SymbolIndex:
 
     # ------------------------------------------------------------ indexing
 
+    def unindexed(self, entries: Sequence[FileEntry]) -> dict[str, str]:
+        """Path -> cache key of each of ``entries`` that a ``find`` would parse: indexable, neither in memory nor
+        in the cache. A caller that parses these files anyway (the architecture import scan) hands their
+        definitions to ``store``, so each file is parsed once."""
+        todo = {
+            entry.path: self._key(entry)
+            for entry in entries
+            if entry.path not in self._definitions and skip_reason(entry) is None
+        }
+        known = self._cache.get_many(set(todo.values()))
+        return {path: key for path, key in todo.items() if key not in known}
+
+    def store(self, parsed: Sequence[tuple[str, Sequence[Definition]]]) -> None:
+        """Cache definitions parsed elsewhere, by the keys ``unindexed`` gave."""
+        self._cache.put_many(parsed)
+
     def _key(self, entry: FileEntry) -> str:
         return f"{self._version}|{entry.language}|{entry.blob_id}"
 

@@ -96,6 +96,28 @@ def test_java_and_go_package_declarations():
                 and [(e.name, e.line) for e in m.entry_points] == [("legacy", 8)]
             ),
         ),
+        (  # issue 17: version markers printed raw
+            "pyproject.toml",
+            '[project]\nname = "p"\ndependencies = [\'requests>=2; python_version<"3.8"\', '
+            '"urllib3[socks] (>=1.26, <3)", "pkg @ https://example.com/pkg.zip"]\n',
+            lambda m: [(d.name, d.spec) for d in m.dependencies]
+            == [("requests", ">=2"), ("urllib3", ">=1.26, <3"), ("pkg", "")],
+        ),
+        (  # issue 17: setup.py install_requires not read
+            "setup.py",
+            "from setuptools import setup\nsetup(name='old', install_requires=['six>=1.0', 'attrs'],\n"
+            "      tests_require=['pytest'])\n",
+            lambda m: m.name == "old"
+            and [(d.name, d.spec, d.dev) for d in m.dependencies]
+            == [("six", ">=1.0", False), ("attrs", "", False), ("pytest", "", True)],
+        ),
+        (  # issue 17: requirements files not read; they declare dependencies, not a project
+            "requirements-dev.txt",
+            "-r requirements.txt\n# tools\nblack==24.1 ; python_version >= '3.9'  # formatter\n"
+            "-e .\ngit+https://example.com/x.git\n",
+            lambda m: m.dependencies_only and [(d.name, d.spec, d.dev) for d in m.dependencies]
+            == [("black", "==24.1", True)],
+        ),
         (
             "pkg/package.json",
             '{"name": "x", "bin": "cli.js", "workspaces": {"packages": ["a/*"]}}',

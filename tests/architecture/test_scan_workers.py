@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.gitrepo import GitRepo
 
 SCRIPT = """
@@ -42,3 +44,45 @@ def test_workers_run_from_a_script_without_a_main_guard(tmp_path: Path) -> None:
         results.append(json.loads(run.stdout))
     assert results[0] == results[1]
     assert ["app.b", "app.a", 1] in results[0]
+
+
+def _app_repo(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.init(tmp_path / "app")
+    repo.write("pyproject.toml", '[project]\nname = "app"\n')
+    repo.write("app/__init__.py", "")
+    repo.write("app/a/__init__.py", "class A:\n    def run(self):\n        return 1\n")
+    repo.write("app/b/__init__.py", "from app.a import A\n\n\ndef make():\n    return A()\n")
+    repo.write("native/x.c", "int add(int a, int b) { return a + b; }\n")  # symbols only: no import scan
+    repo.commit("app")
+    return repo
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_a_cold_inventory_parses_each_file_once(tmp_path: Path, monkeypatch, pooled: bool) -> None:
+    """The import scan hands its parse's definitions to the symbol index, which then parses only the files the
+    import scan does not read (C here)."""
+    import repo_auditor.architecture.scan as scan
+    from repo_auditor.architecture import build_inventory
+    from repo_auditor.parsing.definitions import parse_definitions
+    from repo_auditor.repository import Repository
+    from repo_auditor.tools.symbol_index import SymbolIndex
+
+    if pooled:
+        monkeypatch.setattr(scan, "POOL_MIN_BYTES", 0)
+        monkeypatch.setattr(scan, "POOL_BATCH_FILES", 1)
+        monkeypatch.setattr(scan, "cpu_count", lambda: 2)
+    app = _app_repo(tmp_path)
+    repo = Repository.open(app.path, cache_root=tmp_path / "loader")
+    parsed: list[str] = []
+
+    def counting(language: str, source: bytes):
+        parsed.append(language)
+        return parse_definitions(language, source)
+
+    index = SymbolIndex(repo, tmp_path / "caches", parse=counting)
+    inventory = build_inventory(repo, cache_path=tmp_path / "caches", symbols=index)
+    assert ("app.b", "app.a") in {(e.source, e.target) for e in inventory.edges}
+    assert parsed == ["c"]
+    names = {s.qualified_name for s in SymbolIndex(repo, tmp_path / "caches", parse=counting).find()}
+    assert {"A", "A.run", "make", "add"} <= names
+    assert parsed == ["c"]  # all cached

@@ -179,6 +179,52 @@ CASES = {
             ("method", "K.str", 2, 2),
         ],
     ),
+    # googletest's gmock-matchers-comparisons_test.cc: one #if/#else pair of TEST headers was a 1,348-line function
+    "cpp unbalanced #if/#else keeps the first branch": (
+        "cpp",
+        """
+        #if defined(_MSC_VER)
+        TEST(A, DISABLED_Works) {
+        #else
+        TEST(A, Works) {
+        #endif
+          int x = 1;
+        }
+
+        TEST(A, Next) {
+        }
+        """,
+        [("function", "TEST", 2, 7), ("function", "TEST", 9, 10)],
+    ),
+    "c balanced #if/#else keeps every branch": (
+        "c",
+        """
+        #ifdef FAST
+        int f(void) { return 1; }
+        #else
+        int g(void) { return 2; }
+        #endif
+        """,
+        [("function", "f", 2, 2), ("function", "g", 4, 4)],
+    ),
+    # CPython's test/test_compile.py: a class header after a syntax error was left in an error region and dropped
+    "python class after a syntax error": (
+        "python",
+        """
+        x = (1,
+        s = '''
+        class InAString:
+        '''
+
+
+        class After(Base):
+
+            def method(self):
+                return 1
+        y = 2
+        """,
+        [("class", "After", 7, 10), ("method", "After.method", 9, 10)],
+    ),
 }
 
 
