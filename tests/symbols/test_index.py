@@ -245,12 +245,12 @@ def test_work_tree_edits_are_seen_by_a_new_index(workspace, commit, open_repo, s
     assert names(SymbolIndex(open_repo(workspace.path), symbol_cache).find()) == [("m.py", "new")]
 
 
-def test_unreadable_cache_file_says_to_delete_it(repo, tmp_path) -> None:
+def test_an_unreadable_cache_file_is_rebuilt(repo, tmp_path) -> None:
     folder = tmp_path / "broken-cache"
     folder.mkdir()
     (folder / "symbols.sqlite").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(ToolError, match="delete it"):
-        SymbolIndex(repo, folder)
+    assert SymbolIndex(repo, folder).find()  # the damaged file was replaced, not reported
+    assert (folder / "symbols.sqlite").read_bytes().startswith(b"SQLite format 3")
 
 
 def test_worker_processes_give_the_same_definitions(
