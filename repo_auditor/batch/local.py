@@ -43,8 +43,9 @@ class LocalEngine:
     """``workers`` processes (default: the usable cores); ``workspace`` holds their clones and caches."""
 
     def __init__(self, workspace: str | Path, *, workers: int | None = None, limits: Limits = Limits(),
-                 sandbox_factory: Any = None):
+                 warm_up: int | None = None, sandbox_factory: Any = None):
         self.workers = workers or default_workers()
+        self.warm_up = warm_up  # max_output_chars of a sandbox each worker starts at once (None: no model jobs)
         self.workspace = Path(workspace)
         self.sandbox_factory = sandbox_factory
         self._context = multiprocessing.get_context("spawn")
@@ -147,7 +148,7 @@ class LocalEngine:
             self.replacements += 1
         parent, child = self._context.Pipe()
         proc = self._context.Process(target=_worker_main, args=(child, str(self.workspace), self.limiter,
-                                                                self.sandbox_factory), daemon=True,
+                                                                self.warm_up, self.sandbox_factory), daemon=True,
                                      name="repo-auditor-batch-worker")
         proc.start()
         child.close()
@@ -172,11 +173,13 @@ def _exit(code: int | None) -> str:
     return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
 
 
-def _worker_main(conn: Connection, workspace: str, limiter: Any, sandbox_factory: Any) -> None:
+def _worker_main(conn: Connection, workspace: str, limiter: Any, warm_up: int | None, sandbox_factory: Any) -> None:
     from repo_auditor.batch.worker import Worker
 
     worker = Worker(workspace, limiter=limiter, sandbox_factory=sandbox_factory)
     try:
+        if warm_up is not None:
+            worker.warm_up(warm_up)
         while True:
             message = conn.recv()
             if message is None:

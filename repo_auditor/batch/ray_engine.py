@@ -31,12 +31,14 @@ from repo_auditor.errors import ConfigurationError
 class _BatchActor:
     """Body of the Ray actor: one Worker for the actor's life."""
 
-    def __init__(self, workspace: str | None, limiter: Any):
+    def __init__(self, workspace: str | None, limiter: Any, warm_up: int | None):
         from repo_auditor.batch.worker import Worker
         from repo_auditor.repository.cache import cache_dir
 
         client = _LimiterClient(limiter) if limiter is not None else None
         self.worker = Worker(workspace or cache_dir("batch"), limiter=client)
+        if warm_up is not None:
+            self.worker.warm_up(warm_up)
 
     def describe(self) -> dict[str, Any]:
         return self.worker.describe()
@@ -69,7 +71,7 @@ class RayEngine:
     """Connects to the cluster at ``address`` ("auto": the one this machine belongs to) and starts the actors."""
 
     def __init__(self, address: str, *, workers: int | None = None, limits: Limits = Limits(),
-                 env: dict[str, str] | None = None, workspace: str | None = None):
+                 env: dict[str, str] | None = None, workspace: str | None = None, warm_up: int | None = None):
         try:
             import ray
         except ImportError:
@@ -86,7 +88,7 @@ class RayEngine:
         self.workers = workers or max(1, cpus)
         self.limiter = ray.remote(num_cpus=0)(RateLimiter).remote(limits) if limits.any else None
         actor_class = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=MAX_ATTEMPTS - 1)(_BatchActor)
-        self.actors = [actor_class.remote(workspace, self.limiter) for _ in range(self.workers)]
+        self.actors = [actor_class.remote(workspace, self.limiter, warm_up) for _ in range(self.workers)]
         self.where = {}
         for actor, described in zip(self.actors, ray.get([a.describe.remote() for a in self.actors])):
             if described["version"] != __version__:

@@ -3,8 +3,8 @@
 Starting Deno + Pyodide costs about a quarter of a second; a worker that runs hundreds of model jobs should not pay it
 on each. But a sandbox that served one repository must not serve the next (a hostile repository could persuade the
 model to leave something behind). So ``take()`` hands out the sandbox that has been starting in the background and
-at once starts the next one; the run that took it shuts it down when it ends. The first model job of a worker starts
-the first sandbox; a worker that only runs jobs without a model never starts one.
+at once starts the next one; the run that took it shuts it down when it ends. A worker whose batch has model jobs
+starts the first one when it starts (``prestart``); a worker that only runs jobs without a model never starts one.
 """
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ class WarmSandbox:
             yield sandbox
         finally:
             sandbox.shutdown()
+
+    def prestart(self, max_output_chars: int) -> None:
+        """Start the spare now, so the first run finds it ready."""
+        if self._spare is None:
+            self._spare = self._start(max_output_chars)
+            self._spare_chars = max_output_chars
 
     def close(self) -> None:
         """Shut the spare down (idempotent)."""

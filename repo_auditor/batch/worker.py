@@ -30,8 +30,11 @@ from repo_auditor.batch.limiter import BATCH_BUDGET, Limiter, MeteredLM
 from repo_auditor.batch.plan import Task
 from repo_auditor.batch.rows import SEVERITY_RANK
 from repo_auditor.batch.sandboxes import WarmSandbox
-from repo_auditor.errors import BudgetExceededError, RepositoryError
+from repo_auditor.errors import BudgetExceededError, RepositoryError, SandboxStartError
 
+# A sandbox that cannot start is this machine's problem, not the repository's: the job is tried again with a fresh
+# sandbox this many times before the failure becomes the run's row (e.g. several workers building the first snapshot).
+SANDBOX_START_RETRIES = 2
 CLONE_TIMEOUT_S = 1800  # a very large repository over a slow link; a stuck clone must still end
 MAX_ERROR_CHARS = 2_000  # one line in a table; the full traceback is the worker's log's business
 
@@ -56,6 +59,13 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._models: dict[tuple[str | None, str | None], Any] = {}
 
+    def warm_up(self, max_output_chars: int) -> None:
+        """Before the first model job: import litellm (seconds, once per process) while the first sandbox starts."""
+        from repo_auditor.rlm.provider import litellm_module
+
+        self.sandboxes.prestart(max_output_chars)
+        litellm_module()
+
     def describe(self) -> dict[str, Any]:
         return {"worker": self.name, "pid": os.getpid(), "version": __version__}
 
@@ -74,7 +84,7 @@ class Worker:
                 raise RepositoryError(task.problem)
             with self._open(task) as repo:
                 row["commit"] = repo.commit
-                result = JOBS[task.job.kind](self, task, repo)
+                result = self._run_job(task, repo)
             row.update(result.run)
             findings = result.findings
             row["status"] = "ok"
@@ -97,6 +107,16 @@ class Worker:
 
     def close(self) -> None:
         self.sandboxes.close()
+
+    def _run_job(self, task: Task, repo: Any) -> Any:
+        for attempt in range(SANDBOX_START_RETRIES + 1):
+            try:
+                return JOBS[task.job.kind](self, task, repo)
+            except SandboxStartError:
+                if attempt == SANDBOX_START_RETRIES:
+                    raise
+                self.sandboxes.close()  # the spare may be broken the same way
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- repositories --------------------------------------------------------------------------------------
 

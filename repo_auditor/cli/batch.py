@@ -65,16 +65,18 @@ def run_command(manifest: Path, results: Path | None, workers: int | None, ray_a
     limits = Limits(requests_per_minute=shared.requests_per_minute, tokens_per_minute=shared.tokens_per_minute,
                     budget=shared.budget)
     folder = results or manifest.parent / f"{manifest.stem}.results"
+    warm_up = shared.max_output_chars if any(job.uses_model for job in loaded.jobs) else None
     progress = None if quiet or not sys.stderr.isatty() else _Progress()
     if ray_address:
         from repo_auditor.batch.ray_engine import RayEngine
 
-        engine: Any = RayEngine(ray_address, workers=workers, limits=limits, env=forwarded_environment(loaded))
+        engine: Any = RayEngine(ray_address, workers=workers, limits=limits, env=forwarded_environment(loaded),
+                                        warm_up=warm_up)
     else:
         from repo_auditor.batch.local import LocalEngine
         from repo_auditor.repository.cache import cache_dir
 
-        engine = LocalEngine(cache_dir("batch"), workers=workers, limits=limits)
+        engine = LocalEngine(cache_dir("batch"), workers=workers, limits=limits, warm_up=warm_up)
     try:
         outcome = run_batch(loaded, folder, engine, on_event=progress)
     finally:
