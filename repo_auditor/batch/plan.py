@@ -12,7 +12,6 @@ one commit once NAME's commit is fixed. A repository whose refs cannot be resolv
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -20,7 +19,6 @@ import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from repo_auditor import __version__
 from repo_auditor.batch.manifest import JobSpec, Manifest, RepositorySpec
@@ -149,7 +147,3 @@ def _tasks_for(repository: RepositorySpec, jobs: tuple[JobSpec, ...]) -> list[Ta
         tasks.append(Task(key=task_key(repository, job, commit, base), repository=repository, job=job,
                           commit=commit, base=base))
     return tasks
-
-
-def task_to_dict(task: Task) -> dict[str, Any]:
-    return {**dataclasses.asdict(task), "repository": task.repository.to_dict(), "job": task.job.to_dict()}
