@@ -15,7 +15,7 @@ PACKAGE = ROOT / "repo_auditor"
 
 # Pipeline order, as in the README table: a part may import from itself and from the parts before it.
 ORDER = ["errors", "repository", "parsing", "tools", "sandbox", "rlm", "findings", "audit", "review", "architecture",
-         "report", "config", "doctor", "cli"]
+         "batch", "report", "config", "doctor", "cli"]
 # The engine is usable alone: besides itself it may import only these.
 RLM_MAY_IMPORT = {"rlm", "sandbox", "errors"}
 MAX_MODULE_LINES = 500

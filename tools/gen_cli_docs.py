@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START, END = "<!-- cli-help:start -->", "<!-- cli-help:end -->"
 COMMANDS = [[], ["audit"], ["review"], ["architecture"], ["doctor"], ["config"], ["keys", "set"], ["keys", "list"],
-            ["trace", "view"]]
+            ["trace", "view"], ["batch"], ["batch", "run"], ["batch", "query"]]
 HELP_WIDTH = 100  # columns the help is wrapped to, whatever the terminal of whoever regenerates it
 
 

@@ -88,6 +88,7 @@ def main() -> None:
       audit-repo PATH "QUESTION"        ask a question of a repository (see `audit-repo audit --help`)
       audit-repo review PATH --base REF  review a change (PR comment, SARIF, annotations; --fail-on exits 3)
       audit-repo architecture PATH      components, import graph (Mermaid), hotspots; a checked narrative with a model
+      audit-repo batch MANIFEST         many repositories x jobs, resumable, locally or on Ray; `batch query` for SQL
       audit-repo doctor                 check Deno/Pyodide, ripgrep, grammars, git and the model (fetches Pyodide)
       audit-repo config [PATH]          show the effective configuration and where each value came from
       audit-repo trace view RUN.jsonl   one HTML page to look at a --trace run (runs, turns, budgets, findings)
@@ -106,4 +107,4 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 
 # Registering the commands (each module adds its own to ``main``).
-from repo_auditor.cli import architecture, audit, config, doctor, keys, review, trace  # noqa: E402,F401
+from repo_auditor.cli import architecture, audit, batch, config, doctor, keys, review, trace  # noqa: E402,F401

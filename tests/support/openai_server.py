@@ -10,7 +10,9 @@ It runs on 127.0.0.1 on a free port in a daemon thread, records every request, a
 
 A script item is a reply string, a :class:`Reply` (text plus usage numbers and a delay) or a :class:`Fault`
 (any status, raw or JSON body, headers, delay). When the script is empty the server answers 400 "no scripted
-reply left", which is not retried, so a test that asks once too often fails fast. The pytest fixture
+reply left", which is not retried, so a test that asks once too often fails fast; unless the server was given a
+``responder(body) -> item``, which then answers from the request itself (for many concurrent clients whose order
+is not fixed). The pytest fixture
 ``openai_server`` lives in ``tests/lm/conftest.py``; other folders can build their own from this class.
 """
 
@@ -22,6 +24,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 CHAT_PATH = "/v1/chat/completions"
@@ -120,7 +123,8 @@ class RecordedRequest:
 class OpenAIServer:
     """The fake server. Start with ``start()`` or ``with``; ``url`` is the ``api_base`` to give litellm."""
 
-    def __init__(self) -> None:
+    def __init__(self, responder: Callable[[Any], Item] | None = None) -> None:
+        self.responder = responder
         self.requests: list[RecordedRequest] = []
         self._script: deque[Item] = deque()
         self._lock = threading.Lock()
@@ -192,9 +196,11 @@ class OpenAIServer:
         """Only the requests to the chat completions endpoint."""
         return [r for r in self.requests if r.path == CHAT_PATH]
 
-    def _next(self) -> Item | None:
+    def _next(self, body: Any = None) -> Item | None:
         with self._lock:
-            return self._script.popleft() if self._script else None
+            if self._script:
+                return self._script.popleft()
+        return self.responder(body) if self.responder is not None else None
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -237,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "POST" or record.path != CHAT_PATH:
             self._send(404, _error_body(f"unknown endpoint {self.command} {self.path}", "not_found"), {})
         else:
-            item = self.owner._next()
+            item = self.owner._next(body)
             if item is None:
                 self._send(400, _error_body("fake OpenAI server: no scripted reply left", "script_empty"), {})
             elif isinstance(item, Fault):
