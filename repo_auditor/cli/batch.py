@@ -44,9 +44,11 @@ def batch_group() -> None:
               help="run on a Ray cluster: auto (the one this machine is part of) or host:port "
                    "(needs pip install 'repo_auditor[ray]')")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
+@click.option("--dry-run", is_flag=True, help="list what would run (per job, with an upper bound on cost) and stop "
+              "before any model request")
 @debug_option
 def run_command(manifest: Path, results: Path | None, workers: int | None, ray_address: str | None,
-                quiet: bool) -> None:
+                quiet: bool, dry_run: bool) -> None:
     """Run every job of MANIFEST (TOML) on every repository it lists, skipping runs whose results are already in
     the results folder: stop it any time and run it again to resume; a finished batch reruns as a no-op.
 
@@ -60,13 +62,16 @@ def run_command(manifest: Path, results: Path | None, workers: int | None, ray_a
     from repo_auditor.batch.limiter import Limits
     from repo_auditor.batch.runner import check_models, forwarded_environment, run_batch
 
+    folder = results or manifest.parent / f"{manifest.stem}.results"
+    if dry_run:
+        click.echo(_dry_run(loaded, folder))
+        return
     check_models(loaded)
     shared = loaded.settings
     limits = Limits(requests_per_minute=shared.requests_per_minute, tokens_per_minute=shared.tokens_per_minute,
                     budget=shared.budget)
-    folder = results or manifest.parent / f"{manifest.stem}.results"
     warm_up = shared.max_output_chars if any(job.uses_model for job in loaded.jobs) else None
-    progress = None if quiet or not sys.stderr.isatty() else _Progress()
+    progress = None if quiet else _Progress(terminal=sys.stderr.isatty())
     if ray_address:
         from repo_auditor.batch.ray_engine import RayEngine
 
@@ -133,10 +138,37 @@ def _check_dependencies(ray_address: str | None) -> None:
         raise ConfigurationError("--ray needs Ray: pip install 'repo_auditor[ray]'")
 
 
-class _Progress:
-    """One status line on stderr: runs done, ok, failed, the last one."""
+def _dry_run(manifest: Any, folder: Path) -> str:
+    """What ``batch run`` would do: runs per job, what is already done, and the most the model runs may cost."""
+    from collections import Counter
 
-    def __init__(self) -> None:
+    from repo_auditor.batch.plan import plan
+    from repo_auditor.batch.store import ResultStore
+
+    tasks = plan(manifest)
+    done = ResultStore(folder, lock=False).keys() if (folder / "shards").is_dir() else set()
+    todo = [task for task in tasks if task.key not in done]
+    per_job = Counter(task.job.name for task in todo)
+    lines = [f"{len(tasks)} runs planned, {len(tasks) - len(todo)} already done in {folder}, {len(todo)} to run"]
+    lines += [f"  {name}: {count} runs" for name, count in sorted(per_job.items())]
+    model_runs = [task for task in todo if task.job.uses_model]
+    caps = [task.job.settings.max_cost for task in model_runs]
+    if model_runs:
+        bound = (f"at most ${sum(caps):,.2f} (max_cost per run)" if all(c is not None for c in caps)
+                 else "no max_cost per run, so no bound")
+        budget = manifest.settings.budget
+        lines.append(f"{len(model_runs)} runs call a model: {bound}"
+                     + (f"; the batch budget stops at ${budget:,.2f}" if budget is not None else ""))
+    lines.append("dry run: nothing was run and no model was called")
+    return "\n".join(lines)
+
+
+class _Progress:
+    """Progress on stderr: on a terminal one status line (runs done, failed, the last one), rewritten in place;
+    otherwise one plain line per finished run, for CI logs."""
+
+    def __init__(self, *, terminal: bool) -> None:
+        self.terminal = terminal
         self.done = self.failed = 0
         self.width = 0
 
@@ -146,6 +178,9 @@ class _Progress:
         self.done += 1
         self.failed += value["status"] != "ok"
         line = f"{self.done} runs done, {self.failed} failed · last: {task.describe()} ({value['status']})"[:150]
+        if not self.terminal:
+            sys.stderr.write(line + "\n")
+            return
         sys.stderr.write("\r" + line.ljust(self.width))
         sys.stderr.flush()
         self.width = len(line)

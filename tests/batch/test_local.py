@@ -124,12 +124,18 @@ def test_cli_runs_resumes_and_queries(tmp_path):
     paths = [str(p) for p in make_repositories(tmp_path / "repos", 3)]
     manifest = write_manifest(tmp_path / "sweep.toml", paths, None)
     runner = CliRunner()
+    dry = runner.invoke(main, ["batch", str(manifest), "--dry-run"])
+    assert dry.exit_code == 0, dry.stderr
+    assert dry.stdout.startswith("3 runs planned, 0 already done in ") and "3 to run" in dry.stdout
+    assert not (tmp_path / "sweep.results").exists()  # a dry run writes nothing
     result = runner.invoke(main, ["batch", str(manifest), "--workers", "2"])
     assert result.exit_code == 0, result.stderr
     assert "3 runs planned, 0 already done, 3 ok, 0 failed" in result.stdout
+    assert len([line for line in result.stderr.splitlines() if " runs done, " in line]) == 3  # a log line per run
     assert (tmp_path / "sweep.results" / "summary.md").exists()
     again = runner.invoke(main, ["batch", str(manifest)])
     assert "3 runs planned, 3 already done, 0 ok, 0 failed" in again.stdout
+    assert "0 to run" in runner.invoke(main, ["batch", str(manifest), "--dry-run"]).stdout
     table = runner.invoke(main, ["batch", "query", str(tmp_path / "sweep.results"),
                                  "SELECT repository, category FROM findings ORDER BY repository"])
     assert table.exit_code == 0, table.stderr
