@@ -1,0 +1,77 @@
+"""Components that match each ecosystem's layout: detected from file paths and build files alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from repo_auditor.architecture.components import detect
+from repo_auditor.architecture.manifests import parse_manifest
+
+TOOLING_PACKAGE_JSON = '{"name": "Django", "private": true, "scripts": {"test": "grunt test"}, "devDependencies": {"grunt": "^1"}}'
+
+
+def components(files: dict[str, str]) -> dict[str, str]:
+    """Component name -> root for a tree of ``files`` (path -> text; build files are parsed)."""
+    manifests = [parse_manifest(path, text) for path, text in files.items() if text]
+    layout = detect(sorted(files), manifests)
+    for path in files:
+        layout.owner(path)
+    return {name: c.root for name, c in layout.components.items()}
+
+
+def test_a_test_tooling_package_json_does_not_swallow_a_python_repository():
+    found = components(
+        {
+            "package.json": TOOLING_PACKAGE_JSON,
+            "pyproject.toml": '[project]\nname = "django"\n',
+            "django/__init__.py": "",
+            "django/db/__init__.py": "",
+            "tests/runtests.py": "",
+            "js_tests/tests.js": "",
+        }
+    )
+    assert "Django" not in found
+    assert found["tests"] == "tests" and found["js_tests"] == "js_tests" and found["django.db"] == "django/db"
+
+
+def test_a_tooling_package_json_in_a_javascript_repository_is_still_the_package():
+    found = components({"package.json": TOOLING_PACKAGE_JSON, "a.js": "", "b.js": "", "setup.py": "", "x.py": ""})
+    assert found["Django"] == ""
+
+
+@pytest.mark.parametrize(
+    ("build_file", "text"),
+    [
+        ("setup.cfg", "[metadata]\nname = sqlalchemy\n[options]\npackage_dir =\n    =lib\n"),
+        ("pyproject.toml", '[project]\nname = "sqlalchemy"\n[tool.setuptools]\npackage-dir = {"" = "lib"}\n'),
+        ("setup.py", "from setuptools import setup\nsetup(name='sqlalchemy', package_dir={'': 'lib'})\n"),
+        ("setup.py", "from setuptools import setup\nsetup(name='sqlalchemy')\n"),  # lib/ found without saying so
+    ],
+)
+def test_lib_and_package_dir_layouts(build_file, text):
+    found = components(
+        {
+            build_file: text,
+            "lib/sqlalchemy/__init__.py": "",
+            "lib/sqlalchemy/orm/__init__.py": "",
+            "lib/sqlalchemy/sql/__init__.py": "",
+            "test/test_x.py": "",
+        }
+    )
+    assert found["sqlalchemy"] == "lib/sqlalchemy"
+    assert found["sqlalchemy.orm"] == "lib/sqlalchemy/orm" and found["sqlalchemy.sql"] == "lib/sqlalchemy/sql"
+
+
+def test_namespace_sub_packages_are_components():
+    found = components(
+        {
+            "pyproject.toml": '[project]\nname = "flask"\n',
+            "src/flask/__init__.py": "",
+            "src/flask/app.py": "",
+            "src/flask/json/__init__.py": "",
+            "src/flask/sansio/app.py": "",
+            "src/flask/static/readme.txt": "",
+        }
+    )
+    assert found["flask.sansio"] == "src/flask/sansio" and found["flask.json"] == "src/flask/json"
+    assert "flask.static" not in found  # no Python in it
