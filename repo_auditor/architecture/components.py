@@ -9,6 +9,8 @@ Rules, in order (the first rule to claim a folder wins):
   skipped).
 * ``pom.xml`` / ``build.gradle(.kts)``: a ``java-module`` (named by ``artifactId`` / the folder).
 * ``package.json``: an ``npm-package`` named by its ``name`` (workspace members have their own package.json).
+  When it is the only component, its top-level folders and the folders right under its ``lib/`` or ``src/``
+  become ``npm-folder`` components (``eslint/lib/linter``).
   One that only drives JS test tooling (no main/module/exports/bin, no runtime dependencies) in a repository
   mostly of other code is not a component: Django's root ``package.json`` runs its JS tests with grunt.
 * ``pyproject.toml`` / ``setup.cfg`` / ``setup.py``: every top-level package (folder with ``__init__.py``)
@@ -159,7 +161,21 @@ def detect(paths: list[str], manifests: list[Manifest]) -> Layout:
                 layout.npm_packages.setdefault(manifest.name, claimed)  # a name used twice: the first wins
         elif manifest.ecosystem == "python" and not manifest.dependencies_only:
             _python_project(manifest, folder, folders, packages_in, layout, claim)
+    if [c.kind for c in layout.components.values()] == ["npm-package"]:
+        _split_package(next(iter(layout.components.values())), folders, claim)
     return layout
+
+
+def _split_package(package: Component, folders: set[str], claim) -> None:
+    """A repository that is one npm package: each top-level folder of it becomes an ``npm-folder`` component,
+    and each folder right under its ``lib/`` or ``src/`` (where the code lives), so the graph shows the inside."""
+    for folder in sorted(folders):
+        rel = _relative_to(folder, package.root)
+        if not rel or "node_modules" in rel.split("/"):
+            continue
+        top, _, rest = rel.partition("/")
+        if (not rest and top not in ("lib", "src")) or (rest and top in ("lib", "src") and "/" not in rest):
+            claim(folder, f"{package.name}/{rel}", "npm-folder", package.manifest)
 
 
 def _python_project(

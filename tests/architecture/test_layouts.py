@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from repo_auditor.architecture import build_inventory
 from repo_auditor.architecture.components import detect
-from repo_auditor.architecture.manifests import parse_manifest
+from repo_auditor.architecture.manifests import is_manifest, parse_manifest
+from repo_auditor.repository import Repository
 
 TOOLING_PACKAGE_JSON = '{"name": "Django", "private": true, "scripts": {"test": "grunt test"}, "devDependencies": {"grunt": "^1"}}'
 
 
 def components(files: dict[str, str]) -> dict[str, str]:
     """Component name -> root for a tree of ``files`` (path -> text; build files are parsed)."""
-    manifests = [parse_manifest(path, text) for path, text in files.items() if text]
+    manifests = [parse_manifest(path, text) for path, text in files.items() if text and is_manifest(path)]
     layout = detect(sorted(files), manifests)
     for path in files:
         layout.owner(path)
@@ -75,3 +77,36 @@ def test_namespace_sub_packages_are_components():
     )
     assert found["flask.sansio"] == "src/flask/sansio" and found["flask.json"] == "src/flask/json"
     assert "flask.static" not in found  # no Python in it
+
+
+def test_a_repository_that_is_one_npm_package_splits_into_its_folders(tmp_path):
+    files = {
+        "package.json": '{"name": "eslint", "main": "lib/api.js"}',
+        "lib/api.js": "const linter = require('./linter/linter');\n",
+        "lib/linter/linter.js": "const rules = require('../rules');\n",
+        "lib/rules/index.js": "",
+        "lib/rules/semi/semi.js": "",
+        "bin/eslint.js": "require('../lib/api');\n",
+        "tests/lib/linter.js": "require('../../lib/linter/linter');\n",
+        "node_modules/x/index.js": "",
+    }
+    found = components(files)
+    assert found == {
+        "eslint": "",
+        "eslint/bin": "bin",
+        "eslint/lib/linter": "lib/linter",
+        "eslint/lib/rules": "lib/rules",
+        "eslint/tests": "tests",
+    }
+    root = tmp_path / "repo"
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    with Repository.open(root, cache_root=tmp_path / "c") as repo:
+        inv = build_inventory(repo, cache_path=tmp_path / "c")
+    assert {(e.source, e.target) for e in inv.edges} == {
+        ("eslint", "eslint/lib/linter"),
+        ("eslint/lib/linter", "eslint/lib/rules"),
+        ("eslint/bin", "eslint"),
+        ("eslint/tests", "eslint/lib/linter"),
+    }
