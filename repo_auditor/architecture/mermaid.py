@@ -122,13 +122,14 @@ def diagram(inventory: Inventory, top_n: int = 12, max_edges: int = MAX_EDGES) -
     ranked = sorted(range(len(units)), key=importance)
     node_of: dict[int, str] = {}  # unit index -> node id
     labels: list[str] = []
-    for unit_index in ranked[:top_n]:
+    for unit_index in [i for i in ranked if units[i].weight or units[i].lines][:top_n]:  # empty ones say nothing
         node_of[unit_index] = f"n{len(labels)}"
         labels.append(units[unit_index].label)
 
     group_of: dict[int, str] = {}  # hidden unit -> group key
-    for unit_index in ranked[top_n:]:
-        group_of[unit_index] = units[unit_index].group_key
+    for unit_index in ranked:
+        if unit_index not in node_of:
+            group_of[unit_index] = units[unit_index].group_key
     group_weight: dict[str, int] = defaultdict(int)
     for (source, target), edges in between.items():
         ends = [group_of.get(source), group_of.get(target)]

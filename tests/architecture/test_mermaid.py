@@ -205,3 +205,10 @@ def test_real_repository_with_hostile_folder_names(tmp_path, mermaid_parse):
     assert unescape(label).split(" + ")[0] in folders and "cycle of 5" in label
     assert "<" not in text and "`" not in text and html.unescape(text) == text
     assert mermaid_parse([text]) == [{"ok": True, "type": "flowchart-v2"}]
+
+
+def test_components_without_lines_or_edges_get_no_node():
+    inv = make_inventory(["a", "b", "empty"], [("a", "b", 2, False)])
+    inv.components[2].code_lines = 0
+    result = diagram(inv)
+    assert "empty" not in result.text and result.caption.startswith("2 of 3 components")
