@@ -9,10 +9,16 @@ Rules, in order (the first rule to claim a folder wins):
   skipped).
 * ``pom.xml`` / ``build.gradle(.kts)``: a ``java-module`` (named by ``artifactId`` / the folder).
 * ``package.json``: an ``npm-package`` named by its ``name`` (workspace members have their own package.json).
+  When it is the only component, its top-level folders and the folders right under its ``lib/`` or ``src/``
+  become ``npm-folder`` components (``eslint/lib/linter``).
+  One that only drives JS test tooling (no main/module/exports/bin, no runtime dependencies) in a repository
+  mostly of other code is not a component: Django's root ``package.json`` runs its JS tests with grunt.
 * ``pyproject.toml`` / ``setup.cfg`` / ``setup.py``: every top-level package (folder with ``__init__.py``)
-  under ``src/`` when that exists, else beside the build file, is a ``python-package``. When the project has a
+  in the declared ``package_dir`` (``{"": "lib"}``), else under ``src/`` when that exists, else beside the
+  build file, else under ``lib/`` (sqlalchemy's layout), is a ``python-package``. When the project has a
   single non-test package, its direct sub-packages become components too (``pkg.sub``), so the graph shows its
-  inside. A project without packages is one component at the build file's folder.
+  inside; a folder of ``.py`` files without ``__init__.py`` inside a package is a namespace sub-package
+  (``flask/sansio``) and counts as one. A project without packages is one component at the build file's folder.
 
 Build files inside test or fixture folders (``tests/``, ``fixtures/``, ``testdata/`` ...) are not read: they
 describe sample projects.
@@ -33,6 +39,12 @@ from repo_auditor.architecture.tree import is_test_path, parent_dirs
 ROOT_COMPONENT = "(root)"
 
 _ECOSYSTEM_ORDER = {"cargo": 0, "go": 1, "maven": 2, "gradle": 2, "npm": 3, "python": 4}
+
+_JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx")
+# Code that is not JavaScript, for "is this repository mostly JavaScript?".
+_OTHER_CODE_SUFFIXES = (
+    ".py", ".go", ".rs", ".java", ".kt", ".scala", ".c", ".h", ".cc", ".cpp", ".hpp", ".rb", ".php", ".cs", ".swift",
+)
 
 
 @dataclass
@@ -93,16 +105,28 @@ def detect(paths: list[str], manifests: list[Manifest]) -> Layout:
     ] = {}  # folder -> the Python packages (folders with __init__.py) right in it
     go_roots = {m.directory for m in manifests if m.ecosystem == "go"}
     go_packages: dict[str, list[str]] = {}  # go.mod folder -> the folders with .go files of that module
+    python_folders: set[str] = set()  # folders holding .py files
+    js_files = other_code_files = 0
     for path in paths:
         folder = posixpath.dirname(path)
         folders.update(parent_dirs(path))
         name = posixpath.basename(path)
+        js_files += name.endswith(_JS_SUFFIXES)
+        other_code_files += name.endswith(_OTHER_CODE_SUFFIXES)
+        if name.endswith(".py"):
+            python_folders.add(folder)
         if name == "__init__.py":
             packages_in.setdefault(posixpath.dirname(folder) if folder else None, []).append(folder)
         elif name.endswith(".go") and go_roots:
             module_root = _nearest(folder, go_roots)
             if module_root is not None:
                 go_packages.setdefault(module_root, []).append(folder)
+
+    regular = {p for found in packages_in.values() for p in found}
+    for folder in sorted(python_folders - regular):  # namespace sub-packages: no __init__.py, parent is a package
+        if folder and posixpath.dirname(folder) in regular:
+            packages_in.setdefault(posixpath.dirname(folder), []).append(folder)
+    mostly_other_code = js_files < other_code_files
 
     def claim(root: str, name: str, kind: str, manifest: str | None) -> str | None:
         if root in layout.roots:
@@ -130,12 +154,28 @@ def detect(paths: list[str], manifests: list[Manifest]) -> Layout:
         elif manifest.ecosystem in ("maven", "gradle") and not manifest.is_settings:
             claim(folder, manifest.name or fallback, "java-module", manifest.path)
         elif manifest.ecosystem == "npm":
+            if manifest.tooling_only and mostly_other_code:
+                continue  # a package.json for the JS test tools of a Python (Go, ...) repository
             claimed = claim(folder, manifest.name or fallback, "npm-package", manifest.path)
             if claimed and manifest.name:
                 layout.npm_packages.setdefault(manifest.name, claimed)  # a name used twice: the first wins
         elif manifest.ecosystem == "python" and not manifest.dependencies_only:
             _python_project(manifest, folder, folders, packages_in, layout, claim)
+    if [c.kind for c in layout.components.values()] == ["npm-package"]:
+        _split_package(next(iter(layout.components.values())), folders, claim)
     return layout
+
+
+def _split_package(package: Component, folders: set[str], claim) -> None:
+    """A repository that is one npm package: each top-level folder of it becomes an ``npm-folder`` component,
+    and each folder right under its ``lib/`` or ``src/`` (where the code lives), so the graph shows the inside."""
+    for folder in sorted(folders):
+        rel = _relative_to(folder, package.root)
+        if not rel or "node_modules" in rel.split("/"):
+            continue
+        top, _, rest = rel.partition("/")
+        if (not rest and top not in ("lib", "src")) or (rest and top in ("lib", "src") and "/" not in rest):
+            claim(folder, f"{package.name}/{rel}", "npm-folder", package.manifest)
 
 
 def _python_project(
@@ -146,8 +186,16 @@ def _python_project(
     layout: Layout,
     claim,
 ) -> None:
-    src = posixpath.join(folder, "src") if folder else "src"
-    source_root = src if src in folders else folder
+    source_root = folder
+    lib = posixpath.join(folder, "lib") if folder else "lib"
+    for candidate in (manifest.package_dir, "src"):
+        joined = posixpath.join(folder, candidate) if folder and candidate else candidate
+        if joined and joined in folders:
+            source_root = joined
+            break
+    else:
+        if not packages_in.get(folder) and packages_in.get(lib):
+            source_root = lib
     if source_root in layout.python_projects:
         return  # a second build file of the same project
     layout.python_projects.add(source_root)

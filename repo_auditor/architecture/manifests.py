@@ -59,6 +59,8 @@ class Manifest:
     is_settings: bool = False  # settings.gradle: describes the build, not a module
     dev_only: frozenset[str] = frozenset()  # Cargo.toml: crates only under [dev-dependencies] ('-' read as '_')
     dependencies_only: bool = False  # requirements*.txt: declares dependencies, not a project
+    package_dir: str | None = None  # Python: where the top-level packages live ('lib' for package_dir={'': 'lib'})
+    tooling_only: bool = False  # package.json: no main/module/exports/bin and no runtime dependencies
 
     @property
     def directory(self) -> str:
@@ -158,6 +160,7 @@ def _pyproject(path: str, text: str) -> Manifest:
     project = _table(data, "project")
     poetry = _table(data, "tool", "poetry")
     manifest = Manifest(path, "python", name=_text(project.get("name")) or _text(poetry.get("name")))
+    manifest.package_dir = _root_package_dir(_table(data, "tool", "setuptools", "package-dir"))
     for requirement in _list(project.get("dependencies")):
         if isinstance(requirement, str) and (dep := _pep508(requirement, path, False)):
             manifest.dependencies.append(dep)
@@ -184,6 +187,10 @@ def _setup_cfg(path: str, text: str) -> Manifest:
     config = configparser.ConfigParser(interpolation=None, strict=False)
     config.read_string(text, source=path)
     manifest = Manifest(path, "python", name=_text(config.get("metadata", "name", fallback=None)))
+    for line in config.get("options", "package_dir", fallback="").splitlines():  # "=lib" or " = lib"
+        package, sep, folder = line.partition("=")
+        if sep and not package.strip():
+            manifest.package_dir = _root_package_dir({"": folder.strip()})
     for requirement in config.get("options", "install_requires", fallback="").splitlines():
         if requirement.strip() and (dep := _pep508(requirement, path, False)):
             manifest.dependencies.append(dep)
@@ -205,6 +212,11 @@ def _setup_py(path: str, text: str) -> Manifest:
     except (SyntaxError, ValueError):
         return manifest
     for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "package_dir":
+            try:
+                manifest.package_dir = _root_package_dir(ast.literal_eval(node.value))
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                pass
         if isinstance(node, ast.keyword) and node.arg in ("install_requires", "tests_require"):
             try:
                 requirements = ast.literal_eval(node.value)
@@ -215,6 +227,16 @@ def _setup_py(path: str, text: str) -> Manifest:
                 if isinstance(requirement, str) and (dep := _pep508(requirement, path, dev)):
                     manifest.dependencies.append(dep)
     return manifest
+
+
+def _root_package_dir(mapping: object) -> str | None:
+    """The folder ``package_dir`` maps the root package to (``{"": "lib"}`` -> ``lib``), if a plain relative
+    one (build files are untrusted: no ``..``, no absolute path)."""
+    folder = mapping.get("") if isinstance(mapping, dict) else None
+    if not isinstance(folder, str):
+        return None
+    folder = posixpath.normpath(folder.strip().replace("\\", "/"))
+    return None if folder in (".", "") or folder.startswith(("/", "..")) else folder
 
 
 def _requirements_txt(path: str, text: str) -> Manifest:
@@ -239,6 +261,11 @@ def _package_json(path: str, text: str) -> Manifest:
         raise ManifestError(f"{path}: not a JSON object")
     name = _text(data.get("name"))
     manifest = Manifest(path, "npm", name=name)
+    manifest.tooling_only = not any(
+        key in data
+        for key in ("main", "module", "exports", "bin", "browser", "types", "typings", "workspaces",
+                    "dependencies", "peerDependencies", "optionalDependencies")
+    )
     for section, dev in (
         ("dependencies", False),
         ("devDependencies", True),

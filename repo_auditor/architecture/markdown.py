@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from repo_auditor.architecture.compare import Changes
-from repo_auditor.architecture.mermaid import mermaid_graph
+from repo_auditor.architecture.mermaid import diagram
 from repo_auditor.architecture.model import Inventory
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
@@ -72,7 +72,8 @@ def render_markdown(inventory: Inventory, changes: Changes | None = None, *, top
             for c in inv.components
         ],
     )
-    out += ["", "## Dependency graph", "", "```mermaid", mermaid_graph(inv, top_n).rstrip("\n"), "```", ""]
+    graph = diagram(inv, top_n)
+    out += ["", "## Dependency graph", "", "```mermaid", graph.text.rstrip("\n"), "```", "", f"*{graph.caption}*", ""]
     if inv.cycles:
         out += ["### Import cycles", ""]
         out += [f"- {' → '.join(md(n) for n in [*c.path, c.path[0]])}" for c in inv.cycles]

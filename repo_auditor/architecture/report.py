@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from repo_auditor.architecture.compare import Changes
-from repo_auditor.architecture.mermaid import mermaid_graph
+from repo_auditor.architecture.mermaid import diagram, mermaid_graph
 from repo_auditor.architecture.model import IncompatibleReportError, Inventory
 from repo_auditor.architecture.narrative import Narrative
 from repo_auditor.findings import Stop
@@ -63,6 +63,11 @@ class ArchitectureReport:
     @property
     def mermaid(self) -> str:
         return mermaid_graph(self.inventory, self.top_n)
+
+    @property
+    def mermaid_caption(self) -> str:
+        """What the diagram leaves out, one line for under it."""
+        return diagram(self.inventory, self.top_n).caption
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form (see the module docstring)."""

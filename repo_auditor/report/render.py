@@ -335,6 +335,7 @@ def render_architecture(report: Any, template_dir: str | os.PathLike[str] | None
         "inv": report.inventory,
         "title": project_title(report.inventory),
         "mermaid": report.mermaid.rstrip("\n"),
+        "mermaid_caption": report.mermaid_caption,
         "changes": changes,
         "changes_lists": [] if changes is None else changes.listed(),
         "narrative": narrative,

@@ -104,7 +104,7 @@ def test_json_report_round_trips_and_feeds_previous(runner, no_model, shop, tmp_
     assert data["options"] == {"since_days": 84, "top_n": 3}
     assert data["changes"] is None and data["narrative"] is None
     assert data["inventory"]["history"]["since_days"] == 84
-    assert data["mermaid"].startswith("flowchart LR\n") and '"3 other components"' in data["mermaid"]
+    assert data["mermaid"].startswith("flowchart LR\n") and "class n0 importCycle" in data["mermaid"]
     assert Inventory.from_dict(data["inventory"]).to_dict() == data["inventory"]
 
     again = architecture(runner, str(shop.path), "--format", "json", "--previous", str(target), "--top", "3")

@@ -137,5 +137,6 @@ def test_markdown_escapes_names_and_includes_the_graph(tmp_path):
     assert "<script>" not in text
     assert r"a\|b\<script\>" in text
     assert "```mermaid\nflowchart LR\n" in text
+    assert "\n```\n\n*1 of 1 components and 0 of 0 edges shown.*\n" in text
     (row,) = [line for line in text.splitlines() if line.startswith("| a") and "directory" in line]
     assert row.count(" | ") == 8  # nine cells: the pipe in the name did not add one
