@@ -241,21 +241,26 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self.owner._record(record)
         if self.command != "POST" or record.path != CHAT_PATH:
-            self._send(404, _error_body(f"unknown endpoint {self.command} {self.path}", "not_found"), {})
+            answer = 404, _error_body(f"unknown endpoint {self.command} {self.path}", "not_found"), {}
         else:
             item = self.owner._next(body)
             if item is None:
-                self._send(400, _error_body("fake OpenAI server: no scripted reply left", "script_empty"), {})
+                answer = 400, _error_body("fake OpenAI server: no scripted reply left", "script_empty"), {}
             elif isinstance(item, Fault):
                 self.owner._wait(item.delay)
-                self._send(item.status, item.body, item.headers)
+                answer = item.status, item.body, item.headers
             else:
                 reply = Reply(item) if isinstance(item, str) else item
                 self.owner._wait(reply.delay)
-                self._send(200, _completion(reply, body), {})
+                answer = 200, _completion(reply, body), {}
+        # Stamped before the bytes go out, so a client that has read the reply always sees it; unset again when
+        # the client had gone.
         record.answered_at = time.monotonic()
+        if not self._send(*answer):
+            record.answered_at = None
 
-    def _send(self, status: int, body: dict | str | None, headers: dict[str, str]) -> None:
+    def _send(self, status: int, body: dict | str | None, headers: dict[str, str]) -> bool:
+        """Send one answer; False when the client had already gone."""
         payload = b"" if body is None else (body if isinstance(body, str) else json.dumps(body)).encode()
         try:
             self.send_response(status)
@@ -271,6 +276,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout): nothing to answer
             self.close_connection = True
+            return False
+        return True
 
 
 def _prompt_chars(body: Any) -> int:
