@@ -77,3 +77,9 @@ def test_each_reply_is_capped():
 def test_submit_written_as_text_ends_the_run():
     result, _, _ = run(["I am done.\n\nSUBMIT(answer='app/db.py:12 builds SQL with %')"])
     assert (result.finished_by, result.answer) == ("submit", "app/db.py:12 builds SQL with %")
+
+
+def test_the_config_default_is_the_engine_default():
+    from repo_auditor.config.schema import SETTINGS_BY_KEY
+
+    assert SETTINGS_BY_KEY["max_reply_tokens"].default == DEFAULT_MAX_REPLY_TOKENS
