@@ -131,7 +131,9 @@ class DirectExplorer:
     A reply that is not the requested JSON becomes the answer as written, with no findings, and ``last_problem``
     says so."""
 
-    def __init__(self, repo: Any, lm: Any, *, redact: bool = True, max_reply_tokens: int | None = None):
+    def __init__(self, repo: Any, lm: Any, *, redact: bool = True, max_reply_tokens: int | None = None,
+                 prompt: str = DIRECT_PROMPT):
+        self.template = prompt
         self.repo = repo
         self.lm = lm
         self.redact = redact
@@ -141,7 +143,7 @@ class DirectExplorer:
 
     def __call__(self, *, repo_tree: str, question: str) -> Prediction:
         started = time.perf_counter()
-        self.prompt = DIRECT_PROMPT.format(question=question, files=render_files(self.repo, self.redact))
+        self.prompt = self.template.format(question=question, files=render_files(self.repo, self.redact))
         cap = {} if self.max_reply_tokens is None else {"max_tokens": self.max_reply_tokens}
         completion = self.lm.complete([{"role": "user", "content": self.prompt}], **cap)
         usage = Usage()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from repo_auditor.audit.direct import DirectExplorer, StrategyChoice, choose_strategy
+from repo_auditor.audit.direct import DIRECT_PROMPT, DirectExplorer, StrategyChoice, choose_strategy
 from repo_auditor.audit.placeholders import placeholder_problem
 from repo_auditor.errors import BudgetExceededError, LMError, RunInterruptedError
 from repo_auditor.findings import Coverage, Finding, ModelUsage, RepoInfo, Report, RunInfo, Stop, parse_findings
@@ -28,7 +28,7 @@ from repo_auditor.rlm.deadline import DeadlineExceeded, call_before
 from repo_auditor.rlm.loop import DEFAULT_MAX_REPLY_TOKENS
 from repo_auditor.rlm.prediction import Prediction, Progress, Step
 from repo_auditor.rlm.reply import extract_json_object
-from repo_auditor.rlm.signature import InputField, OutputField
+from repo_auditor.rlm.signature import InputField, OutputField, make_signature
 from repo_auditor.rlm.trace import append_record
 
 if TYPE_CHECKING:
@@ -79,8 +79,10 @@ class LMSynthesizer:
     ``last_problem``); the audit never fails on a bad synthesis reply.
     """
 
-    def __init__(self, lm: Any = None, max_reply_tokens: int | None = DEFAULT_MAX_REPLY_TOKENS):
+    def __init__(self, lm: Any = None, max_reply_tokens: int | None = DEFAULT_MAX_REPLY_TOKENS,
+                 prompt: str = SYNTHESIS_PROMPT):
         self.lm = lm
+        self.prompt = prompt
         self.max_reply_tokens = max_reply_tokens
         self.last_problem: str | None = None
         self.completion: Any = None
@@ -88,7 +90,7 @@ class LMSynthesizer:
     def __call__(self, question: str, answer: str, findings: list[Finding]) -> tuple[str, list[Finding]]:
         lm = settings.resolve_lm(self.lm)
         payload = json.dumps([_finding_for_prompt(f) for f in findings], indent=1, ensure_ascii=False)
-        prompt = SYNTHESIS_PROMPT.format(question=question, answer=answer or "(none)", findings=payload)
+        prompt = self.prompt.format(question=question, answer=answer or "(none)", findings=payload)
         try:
             cap = {} if self.max_reply_tokens is None else {"max_tokens": self.max_reply_tokens}
             self.completion = lm.complete([{"role": "user", "content": prompt}], **cap)
@@ -113,6 +115,15 @@ class LMSynthesizer:
             self.last_problem = "synthesis reply's findings could not be read; kept the explorer's findings"
             return new_answer, findings
         return new_answer, new_findings
+
+
+PROMPT_NAMES = ("explore", "synthesis", "direct")
+
+
+def default_prompts() -> dict[str, str]:
+    """The shipped prompts of the audit program, by name (what ``RepoAuditor(prompts=...)`` replaces)."""
+    explore = make_signature(AuditSignature).instructions
+    return {"explore": explore, "synthesis": SYNTHESIS_PROMPT, "direct": DIRECT_PROMPT}
 
 
 def _finding_for_prompt(finding: Finding) -> dict[str, Any]:
@@ -145,6 +156,8 @@ class RepoAuditor:
     returns the exploring module (anything called with ``repo_tree=`` and ``question=`` that returns a Prediction
     with ``answer`` and ``findings``); the default builds an ``RLM`` on ``AuditSignature``. ``strategy`` is
     "auto" (direct when the files in scope fit the model's window, see ``direct.py``), "rlm" or "direct".
+    ``prompts`` replaces the program's prompts by name (``PROMPT_NAMES``; ``default_prompts()`` gives the shipped
+    ones): "explore" (the explorer's instructions), "synthesis" and "direct" (templates with the same fields).
     """
 
     def __init__(
@@ -161,12 +174,18 @@ class RepoAuditor:
         on_step: Callable[[Step, Progress], None] | None = None,
         interpreter: Any = None,
         strategy: str = "auto",
+        prompts: dict[str, str] | None = None,
     ):
+        unknown = set(prompts or ()) - set(PROMPT_NAMES)
+        if unknown:
+            raise ValueError(f"unknown prompt(s) {', '.join(sorted(unknown))}; the prompts are {', '.join(PROMPT_NAMES)}")
+        self.prompts = {**default_prompts(), **(prompts or {})}
         self.lm = lm
         self.strategy = strategy
         self.sub_lm = sub_lm
         self.budgets = budgets
-        self.synthesizer = LMSynthesizer(lm, budgets.max_reply_tokens) if synthesizer == "model" else synthesizer
+        self.synthesizer = (LMSynthesizer(lm, budgets.max_reply_tokens, self.prompts["synthesis"])
+                            if synthesizer == "model" else synthesizer)
         self.explorer_factory = explorer_factory or self.default_explorer
         self.redact = redact
         self.verbose = verbose
@@ -178,7 +197,7 @@ class RepoAuditor:
         from repo_auditor.rlm import RLM
 
         return RLM(
-            AuditSignature, max_iterations=budgets.max_iterations, max_llm_calls=budgets.max_llm_calls,
+            AuditSignature, instructions=self.prompts["explore"], max_iterations=budgets.max_iterations, max_llm_calls=budgets.max_llm_calls,
             max_output_chars=budgets.max_output_chars, verbose=self.verbose, tools=tools.as_list(),
             sub_lm=self.sub_lm, interpreter=self.interpreter, lm=self.lm, max_cost=budgets.max_cost,
             max_time=budgets.max_time, max_tokens=budgets.max_tokens, trace=self.trace, on_step=self.on_step,
@@ -200,8 +219,8 @@ class RepoAuditor:
         tools = RepoTools(repo, redact=self.redact)
         choice = choose_strategy(self.strategy, repo, getattr(lm, "model", None), self.budgets.max_reply_tokens)
         direct = choice.name == "direct"
-        explorer = (DirectExplorer(repo, lm, redact=self.redact, max_reply_tokens=self.budgets.max_reply_tokens)
-                    if direct else self.explorer_factory(tools, self.budgets))
+        explorer = (DirectExplorer(repo, lm, redact=self.redact, max_reply_tokens=self.budgets.max_reply_tokens,
+                                   prompt=self.prompts["direct"]) if direct else self.explorer_factory(tools, self.budgets))
         interrupted: KeyboardInterrupt | None = None
         try:
             prediction: Prediction = explorer(repo_tree=repo.file_tree(FILE_TREE_BUDGET_CHARS), question=question)
