@@ -46,3 +46,38 @@ def test_the_runner_prints_a_scored_table(tmp_path, capsys):
 def test_an_unknown_strategy_is_refused(capsys):
     assert run.main(["--strategy", "fast", "--api-base", "http://127.0.0.1:9/v1"]) == 2
     assert "unknown strategy: fast" in capsys.readouterr().err
+
+
+def test_gepa_optimises_the_direct_prompt_end_to_end(tmp_path, capsys):
+    from repo_auditor.audit.pipeline import default_prompts
+    from tools.eval import optimize
+
+    wrong = json.dumps({"answer": "Nothing found.", "findings": []})
+    good = json.dumps({"answer": "`search_products` puts `term` into the SQL text (app/db.py:13).", "findings": [
+        {"title": "SQL injection", "severity": "high", "path": "app/db.py", "line": 13, "evidence": SQL,
+         "explanation": "term comes from the request"}]})
+    better = default_prompts()["direct"] + "\nLook hardest at strings built with + or %."
+    reflection = "Here is the improved prompt:\n```\n" + better + "\n```"
+    with OpenAIServer() as server:
+        # seed on the validation set, seed on a minibatch (traced), the reflection, the new prompt on the
+        # minibatch, then on the validation set; anything more gets the server's 400 (a failed, zero-score row)
+        server.enqueue(wrong, wrong, reflection, good, good)
+        code = optimize.main(["--sets", "planted", "--limit", "1", "--model", "openai/x", "--api-base", server.url,
+                              "--api-key", "sk-test", "--retries", "0", "--max-metric-calls", "4",
+                              "--out", str(tmp_path / "best.json"), "--run-dir", str(tmp_path / "gepa")])
+        bodies = [r.body for r in server.chat_requests]
+    assert code == 0
+    assert json.loads((tmp_path / "best.json").read_text()) == {"direct": better}
+    assert "validation score of the shipped prompts 0.00, of the best 1.00" in capsys.readouterr().out
+    reflection_prompt = bodies[2]["messages"][0]["content"]
+    assert "the answer should cite app/db.py:13-14" in reflection_prompt  # the eval's feedback reached GEPA
+    assert "no verified finding at app/db.py:13-14" in reflection_prompt
+
+
+def test_a_proposed_prompt_that_lost_its_fields_scores_zero_with_the_reason():
+    from tools.eval.optimize import template_problem
+
+    assert template_problem("direct", "Answer {question} from {files}.") is None
+    assert "must contain exactly the fields {files}, {question}" in template_problem("direct", "Answer {question}.")
+    assert "not a valid template" in template_problem("synthesis", "Reply {")
+    assert template_problem("explore", "Any {text} at all") is None
