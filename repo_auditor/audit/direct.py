@@ -23,6 +23,7 @@ from repo_auditor.errors import ConfigurationError
 from repo_auditor.rlm.lm import Usage
 from repo_auditor.rlm.prediction import Prediction
 from repo_auditor.rlm.reply import extract_json_object
+from repo_auditor.rlm.settings import takes_max_tokens
 from repo_auditor.tools.redaction import redact
 
 STRATEGIES = ("auto", "rlm", "direct")
@@ -144,7 +145,8 @@ class DirectExplorer:
     def __call__(self, *, repo_tree: str, question: str) -> Prediction:
         started = time.perf_counter()
         self.prompt = self.template.format(question=question, files=render_files(self.repo, self.redact))
-        cap = {} if self.max_reply_tokens is None else {"max_tokens": self.max_reply_tokens}
+        capped = self.max_reply_tokens is not None and takes_max_tokens(self.lm)
+        cap = {"max_tokens": self.max_reply_tokens} if capped else {}
         completion = self.lm.complete([{"role": "user", "content": self.prompt}], **cap)
         usage = Usage()
         usage.add(completion)

@@ -92,7 +92,8 @@ class LMSynthesizer:
         payload = json.dumps([_finding_for_prompt(f) for f in findings], indent=1, ensure_ascii=False)
         prompt = self.prompt.format(question=question, answer=answer or "(none)", findings=payload)
         try:
-            cap = {} if self.max_reply_tokens is None else {"max_tokens": self.max_reply_tokens}
+            capped = self.max_reply_tokens is not None and settings.takes_max_tokens(lm)
+            cap = {"max_tokens": self.max_reply_tokens} if capped else {}
             self.completion = lm.complete([{"role": "user", "content": prompt}], **cap)
         except LMError as exc:
             self.last_problem = f"synthesis failed ({' '.join(str(exc).split())}); kept the explorer's answer"

@@ -361,7 +361,8 @@ class _Run:
         model = getattr(self.lm, "model", "")
         request = with_cache_points(messages, model)
         self.trace.write("request", iteration=iteration, purpose=purpose, model=model, messages=request)
-        cap = {} if self.rlm.max_reply_tokens is None else {"max_tokens": self.rlm.max_reply_tokens}
+        capped = self.rlm.max_reply_tokens is not None and settings.takes_max_tokens(self.lm)
+        cap = {"max_tokens": self.rlm.max_reply_tokens} if capped else {}
         completion = call_before(lambda: self.lm.complete(request, **cap), seconds)
         self.budget.record(completion, sub=False)
         self.trace.write("reply", iteration=iteration, purpose=purpose, text=completion.text,

@@ -83,3 +83,17 @@ def test_the_config_default_is_the_engine_default():
     from repo_auditor.config.schema import SETTINGS_BY_KEY
 
     assert SETTINGS_BY_KEY["max_reply_tokens"].default == DEFAULT_MAX_REPLY_TOKENS
+
+
+def test_a_model_whose_complete_takes_only_messages_still_works():
+    class Plain:
+        model = "plain/model"
+
+        def __init__(self):
+            self.inner = ScriptedLM([code_reply("SUBMIT(answer='x')")])
+
+        def complete(self, messages):
+            return self.inner.complete(messages)
+
+    rlm = RLM(SIG, lm=Plain(), interpreter=FakeInterpreter(), tools=[grep])
+    assert rlm(repo_tree="t", question="q").answer == "x"
