@@ -1,5 +1,8 @@
 """The audit pipeline: repository -> file-tree context -> exploring RLM -> synthesis -> verified report.
 
+With the direct strategy (``direct.py``; chosen by ``strategy="auto"`` when the files in scope fit the model's window)
+one model call with the files in the prompt takes the place of exploration and synthesis; verification still runs.
+
 ``audit(path, question)`` is the one-call form. ``RepoAuditor`` is the same composition as a reusable object whose stages
 can be swapped: ``explore`` (an RLM with the repository tools, returning an answer and raw findings) and ``synthesizer``
 (a model step that writes the final answer from the findings; ``None`` skips it). Verification against the code always
@@ -15,14 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from repo_auditor.audit.direct import DIRECT_PROMPT, DirectExplorer, StrategyChoice, choose_strategy
+from repo_auditor.audit.placeholders import placeholder_problem
 from repo_auditor.errors import BudgetExceededError, LMError, RunInterruptedError, SandboxError
-from repo_auditor.findings import Coverage, Finding, ModelUsage, RepoInfo, Report, Stop, parse_findings
+from repo_auditor.findings import Coverage, Finding, ModelUsage, RepoInfo, Report, RunInfo, Stop, parse_findings
 from repo_auditor.findings.verify import Synthesizer, build_report
 from repo_auditor.rlm import settings
 from repo_auditor.rlm.deadline import DeadlineExceeded, call_before
+from repo_auditor.rlm.loop import DEFAULT_MAX_REPLY_TOKENS
 from repo_auditor.rlm.prediction import Prediction, Progress, Step
 from repo_auditor.rlm.reply import extract_json_object
-from repo_auditor.rlm.signature import InputField, OutputField
+from repo_auditor.rlm.signature import InputField, OutputField, make_signature
 from repo_auditor.rlm.trace import append_record
 
 if TYPE_CHECKING:
@@ -62,9 +68,8 @@ Write the final answer: direct, in Markdown, citing code as path:line, using onl
 support. You may merge duplicate findings, sharpen titles and explanations, and correct severities; do not invent new
 locations or evidence, and keep each finding's path, line and evidence exactly as given.
 
-Reply with one JSON object and nothing else:
-{{"answer": "<markdown>", "findings": [{{"title": ..., "severity": ..., "path": ..., "line": ..., "end_line": ...,
-"evidence": ..., "explanation": ...}}]}}"""
+Reply with one JSON object and nothing else. Its key "answer" holds your final answer in your own words, as a Markdown
+string. Its key "findings" holds the list of findings, each an object with the same keys as the findings above."""
 
 
 class LMSynthesizer:
@@ -74,17 +79,22 @@ class LMSynthesizer:
     ``last_problem``); the audit never fails on a bad synthesis reply.
     """
 
-    def __init__(self, lm: Any = None):
+    def __init__(self, lm: Any = None, max_reply_tokens: int | None = DEFAULT_MAX_REPLY_TOKENS,
+                 prompt: str = SYNTHESIS_PROMPT):
         self.lm = lm
+        self.prompt = prompt
+        self.max_reply_tokens = max_reply_tokens
         self.last_problem: str | None = None
         self.completion: Any = None
 
     def __call__(self, question: str, answer: str, findings: list[Finding]) -> tuple[str, list[Finding]]:
         lm = settings.resolve_lm(self.lm)
         payload = json.dumps([_finding_for_prompt(f) for f in findings], indent=1, ensure_ascii=False)
-        prompt = SYNTHESIS_PROMPT.format(question=question, answer=answer or "(none)", findings=payload)
+        prompt = self.prompt.format(question=question, answer=answer or "(none)", findings=payload)
         try:
-            self.completion = lm.complete([{"role": "user", "content": prompt}])
+            capped = self.max_reply_tokens is not None and settings.takes_max_tokens(lm)
+            cap = {"max_tokens": self.max_reply_tokens} if capped else {}
+            self.completion = lm.complete([{"role": "user", "content": prompt}], **cap)
         except LMError as exc:
             self.last_problem = f"synthesis failed ({' '.join(str(exc).split())}); kept the explorer's answer"
             return answer, findings
@@ -98,10 +108,23 @@ class LMSynthesizer:
         if not isinstance(new_answer, str) or not new_answer.strip():
             self.last_problem = "synthesis reply had no answer; kept the explorer's answer"
             return answer, findings
+        echo = placeholder_problem(new_answer)
+        if echo is not None:
+            self.last_problem = f"synthesis reply echoed the template ({echo}); kept the explorer's answer"
+            return answer, findings
         if problems and not new_findings and findings:
             self.last_problem = "synthesis reply's findings could not be read; kept the explorer's findings"
             return new_answer, findings
         return new_answer, new_findings
+
+
+PROMPT_NAMES = ("explore", "synthesis", "direct")
+
+
+def default_prompts() -> dict[str, str]:
+    """The shipped prompts of the audit program, by name (what ``RepoAuditor(prompts=...)`` replaces)."""
+    explore = make_signature(AuditSignature).instructions
+    return {"explore": explore, "synthesis": SYNTHESIS_PROMPT, "direct": DIRECT_PROMPT}
 
 
 def _finding_for_prompt(finding: Finding) -> dict[str, Any]:
@@ -123,6 +146,7 @@ class Budgets:
     max_time: float | None = None
     max_tokens: int | None = None
     max_depth: int = 1  # 2 or more: the explorer may start child runs (rlm_query)
+    max_reply_tokens: int | None = DEFAULT_MAX_REPLY_TOKENS  # one model reply's cap (max_tokens); None: no cap
 
 
 class RepoAuditor:
@@ -131,7 +155,10 @@ class RepoAuditor:
     ``lm`` / ``sub_lm``: models (else ``repo_auditor.configure``). ``synthesizer``: a ``Synthesizer`` callable,
     ``"model"`` (default: ``LMSynthesizer`` on the main model) or None to skip. ``explorer_factory(tools, budgets)``
     returns the exploring module (anything called with ``repo_tree=`` and ``question=`` that returns a Prediction
-    with ``answer`` and ``findings``); the default builds an ``RLM`` on ``AuditSignature``.
+    with ``answer`` and ``findings``); the default builds an ``RLM`` on ``AuditSignature``. ``strategy`` is
+    "auto" (direct when the files in scope fit the model's window, see ``direct.py``), "rlm" or "direct".
+    ``prompts`` replaces the program's prompts by name (``PROMPT_NAMES``; ``default_prompts()`` gives the shipped
+    ones): "explore" (the explorer's instructions), "synthesis" and "direct" (templates with the same fields).
     """
 
     def __init__(
@@ -147,11 +174,20 @@ class RepoAuditor:
         trace: str | None = None,
         on_step: Callable[[Step, Progress], None] | None = None,
         interpreter: Any = None,
+        strategy: str = "auto",
+        prompts: dict[str, str] | None = None,
     ):
+        unknown = set(prompts or ()) - set(PROMPT_NAMES)
+        if unknown:
+            raise ValueError(f"unknown prompt(s) {', '.join(sorted(unknown))}; the prompts are {', '.join(PROMPT_NAMES)}")
+        self.prompts = {**default_prompts(), **(prompts or {})}
         self.lm = lm
+        # A caller's own explorer (the review job's, a test's) is what it wants run: "auto" never bypasses it.
+        self.strategy = "rlm" if explorer_factory is not None and strategy == "auto" else strategy
         self.sub_lm = sub_lm
         self.budgets = budgets
-        self.synthesizer = LMSynthesizer(lm) if synthesizer == "model" else synthesizer
+        self.synthesizer = (LMSynthesizer(lm, budgets.max_reply_tokens, self.prompts["synthesis"])
+                            if synthesizer == "model" else synthesizer)
         self.explorer_factory = explorer_factory or self.default_explorer
         self.redact = redact
         self.verbose = verbose
@@ -163,11 +199,11 @@ class RepoAuditor:
         from repo_auditor.rlm import RLM
 
         return RLM(
-            AuditSignature, max_iterations=budgets.max_iterations, max_llm_calls=budgets.max_llm_calls,
+            AuditSignature, instructions=self.prompts["explore"], max_iterations=budgets.max_iterations, max_llm_calls=budgets.max_llm_calls,
             max_output_chars=budgets.max_output_chars, verbose=self.verbose, tools=tools.as_list(),
             sub_lm=self.sub_lm, interpreter=self.interpreter, lm=self.lm, max_cost=budgets.max_cost,
             max_time=budgets.max_time, max_tokens=budgets.max_tokens, trace=self.trace, on_step=self.on_step,
-            max_depth=budgets.max_depth,
+            max_depth=budgets.max_depth, max_reply_tokens=budgets.max_reply_tokens,
         )
 
     def __call__(self, path: str | Path | Repository, question: str, *, ref: str | None = None) -> Report:
@@ -181,9 +217,12 @@ class RepoAuditor:
             raise ConfigurationError('the question is empty; ask something, e.g. "How does authentication work?"')
         started = time.monotonic()
         repo = path if isinstance(path, Repository) else Repository.open(path, ref=ref)
-        settings.resolve_lm(self.lm)  # fail before any work when no model is configured
+        lm = settings.resolve_lm(self.lm)  # fail before any work when no model is configured
         tools = RepoTools(repo, redact=self.redact)
-        explorer = self.explorer_factory(tools, self.budgets)
+        choice = choose_strategy(self.strategy, repo, getattr(lm, "model", None), self.budgets.max_reply_tokens)
+        direct = choice.name == "direct"
+        explorer = (DirectExplorer(repo, lm, redact=self.redact, max_reply_tokens=self.budgets.max_reply_tokens,
+                                   prompt=self.prompts["direct"]) if direct else self.explorer_factory(tools, self.budgets))
         interrupted: KeyboardInterrupt | None = None
         try:
             file_tree = repo.file_tree(FILE_TREE_BUDGET_CHARS)
@@ -200,15 +239,15 @@ class RepoAuditor:
             reason = "interrupted" if interrupted else getattr(exc, "budget", None) or "error"
             detail = "interrupted (Ctrl-C)" if interrupted else f"{type(exc).__name__}: {exc}"
             stopped = Stop(reason, " ".join(detail.split()), self.trace)
-        usage = [ModelUsage(getattr(settings.resolve_lm(self.lm), "model", "model"), stage="explore",
-                            **_usage_fields(prediction.root_usage))]
+        model = getattr(lm, "model", "model")
+        usage = [ModelUsage(model, stage="direct" if direct else "explore", **_usage_fields(prediction.root_usage))]
         if prediction.sub_usage.calls:
             sub = self.sub_lm or settings.get("sub_lm") or settings.resolve_lm(self.lm)
             usage.append(ModelUsage(getattr(sub, "model", "sub-model"), stage="sub-calls",
                                     **_usage_fields(prediction.sub_usage)))
         # A run cut short is reported as it stands: another paid model call would spend past the budget or the
         # user's Ctrl-C, and a failing provider would fail again.
-        synth = None if stopped is not None else self._timed(self.synthesizer, started)
+        synth = None if stopped is not None or direct else self._timed(self.synthesizer, started)
         report = build_report(
             question, prediction.outputs.get("answer", ""), prediction.outputs.get("findings", []),
             tools.view if tools.view is not None else repo,  # evidence as the model saw it; no secret in the report
@@ -228,9 +267,10 @@ class RepoAuditor:
             cost=total_cost, seconds=time.monotonic() - started, budget_hit=_budget_note(prediction),
             files_total=len(repo.files),
         )
-        notes = [getattr(synth, "last_problem", None)]
+        notes = [getattr(explorer, "last_problem", None), getattr(synth, "last_problem", None)]
         report = dataclasses.replace(report, coverage=coverage, usage=tuple(usage), stopped=stopped,
-                                     notes=tuple(n for n in notes if n))
+                                     notes=tuple(n for n in notes if isinstance(n, str) and n),
+                                     run=self._run_info(choice, model, time.monotonic() - started))
         if self.trace:  # the run viewer shows what verification made of the findings
             append_record(self.trace, "findings", job="audit", answer=report.answer,
                           findings=[f.to_dict() for f in report.findings])
@@ -238,6 +278,16 @@ class RepoAuditor:
             raise RunInterruptedError("interrupted; the partial report holds the work done so far",
                                       report=report) from interrupted
         return report
+
+    def _run_info(self, choice: StrategyChoice, model: str, seconds: float) -> RunInfo:
+        """What ran, for the report's "What ran" section (the CLI adds its budgets and scope)."""
+        if choice.name == "direct":
+            return RunInfo({"direct": model}, "direct answer (every file in scope in one prompt) -> verification "
+                           "against the code", seconds, "direct", choice.reason)
+        sub = self.sub_lm or settings.get("sub_lm")
+        models = {"explore": model, "sub-calls": getattr(sub, "model", model), "synthesis": model}
+        return RunInfo(models, "RLM exploration -> synthesis -> verification against the code", seconds, "rlm",
+                       choice.reason)
 
     def _timed(self, synthesizer: Synthesizer | None, started: float) -> Synthesizer | None:
         """The synthesizer, held to what is left of ``max_time`` (the explorer's answer stands if time runs out)."""
@@ -278,7 +328,9 @@ def _usage_fields(usage: Any) -> dict[str, Any]:
 
 def _budget_detail(prediction: Prediction) -> str:
     answer = ("the answer was extracted from the history" if prediction.extracted else "no answer was submitted")
-    return f"the {prediction.finished_by} budget ran out; {answer}; synthesis was skipped"
+    what = ("the model sent the same code three turns in a row" if prediction.finished_by == "repeated_code"
+            else f"the {prediction.finished_by} budget ran out")
+    return f"{what}; {answer}; synthesis was skipped"
 
 
 def _budget_note(prediction: Prediction) -> str | None:
@@ -301,11 +353,13 @@ def audit(
     verbose: bool = False,
     trace: str | None = None,
     on_step: Callable[[Step, Progress], None] | None = None,
+    strategy: str = "auto",
 ) -> Report:
     """Audit the repository at ``path`` (optionally at ``ref``) to answer ``question``; returns a verified Report.
+    ``strategy``: "auto" (direct when the files in scope fit the model's window), "rlm" or "direct".
 
     Render it with ``repo_auditor.render(report)`` (Markdown) or ``render(report, "json")``.
     """
     auditor = RepoAuditor(lm=lm, sub_lm=sub_lm, budgets=budgets, synthesizer="model" if synthesize else None,
-                          redact=redact, verbose=verbose, trace=trace, on_step=on_step)
+                          redact=redact, verbose=verbose, trace=trace, on_step=on_step, strategy=strategy)
     return auditor(path, question, ref=ref)

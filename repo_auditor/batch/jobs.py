@@ -52,8 +52,10 @@ def audit(worker: Any, task: Any, repo: Any) -> JobResult:
     lm, sub_lm = worker.models(task)
     settings = task.job.settings
     with worker.sandboxes.take(settings.max_output_chars) as sandbox:
+        # The warm sandbox is the point of a batch worker, and runs stay comparable across repositories of any size:
+        # batches always explore with the RLM.
         auditor = RepoAuditor(lm=lm, sub_lm=sub_lm, budgets=budgets_of(task), interpreter=sandbox,
-                              synthesizer="model" if settings.synthesize else None)
+                              synthesizer="model" if settings.synthesize else None, strategy="rlm")
         report = auditor(repo, task.job.options["question"])
     return _report_result(report, "audit")
 

@@ -9,6 +9,7 @@ import click
 
 from repo_auditor.cli import EXIT_INTERRUPTED, EXIT_PARTIAL, main
 from repo_auditor.cli.options import (
+    audit_options,
     budgets_from,
     dry_run_option,
     emit_report,
@@ -28,6 +29,7 @@ from repo_auditor.cli.options import (
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("question")
 @model_and_budget_options
+@audit_options
 @dry_run_option
 def audit_command(path: Path, question: str, ref: str | None, verbose: bool, quiet: bool, dry_run: bool,
                   **flags: Any) -> None:
@@ -62,7 +64,7 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
         progress.stage("exploring")
         try:
             report = audit(repo, question, lm=lm, sub_lm=sub_lm, budgets=budgets_from(cfg), verbose=verbose,
-                           trace=cfg.trace, on_step=progress.on_step)
+                           trace=cfg.trace, on_step=progress.on_step, strategy=cfg.strategy)
         except RunInterruptedError as exc:  # Ctrl-C after paying: the work done so far is still written
             report, status = exc.report, EXIT_INTERRUPTED
         else:

@@ -93,6 +93,15 @@ def model_and_budget_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return _apply(fn, options)
 
 
+def audit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--strategy and --max-reply-tokens: the audit's own options."""
+    options = [
+        setting_option("strategy", "--strategy", type=click.Choice(["auto", "rlm", "direct"])),
+        setting_option("max_reply_tokens", "--max-reply-tokens", type=click.IntRange(min=1), metavar="N"),
+    ]
+    return _apply(fn, options)
+
+
 def dry_run_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--dry-run", is_flag=True, help="Show the files in scope, the estimated tokens and a cost "
                         "range for the model, and stop before any model request.")(fn)
@@ -219,7 +228,7 @@ def budgets_from(cfg: Any) -> Any:
 
     return Budgets(max_iterations=cfg.max_iterations, max_llm_calls=cfg.max_llm_calls,
                    max_output_chars=cfg.max_output_chars, max_cost=cfg.max_cost, max_time=cfg.max_time,
-                   max_depth=cfg.max_depth)
+                   max_depth=cfg.max_depth, max_reply_tokens=getattr(cfg, "max_reply_tokens", None))
 
 
 def with_what_ran(report: Any, cfg: Any, lm: Any, sub_lm: Any, started: float) -> Any:
@@ -230,16 +239,22 @@ def with_what_ran(report: Any, cfg: Any, lm: Any, sub_lm: Any, started: float) -
 
     from repo_auditor.findings import RunInfo
 
-    models = {"explore": lm.model, "sub-calls": (sub_lm or lm).model, "synthesis": lm.model}
-    limits = [f"{cfg.max_iterations} turns", f"{cfg.max_llm_calls} sub-calls"]
-    limits += [f"${cfg.max_cost:g}"] if cfg.max_cost else []
-    limits += [f"{cfg.max_time:g} s"] if cfg.max_time else []
+    ran = report.run
+    mode, reason = (ran.mode, ran.reason) if ran is not None else (None, None)
     scope = [f"include {', '.join(g)}" for g in (cfg.include, cfg.repository_include) if g]
     scope += [f"exclude {', '.join(cfg.exclude)}"] if cfg.exclude else []
-    strategy = (f"RLM exploration (at most {', '.join(limits)}) -> synthesis -> verification against the code"
-                + (f"; files: {'; '.join(scope)}" if scope else ""))
+    if mode == "direct":
+        models = {"direct": lm.model}
+        strategy = "direct answer (every file in scope in one prompt) -> verification against the code"
+    else:
+        models = {"explore": lm.model, "sub-calls": (sub_lm or lm).model, "synthesis": lm.model}
+        limits = [f"{cfg.max_iterations} turns", f"{cfg.max_llm_calls} sub-calls"]
+        limits += [f"${cfg.max_cost:g}"] if cfg.max_cost else []
+        limits += [f"{cfg.max_time:g} s"] if cfg.max_time else []
+        strategy = f"RLM exploration (at most {', '.join(limits)}) -> synthesis -> verification against the code"
+    strategy += f"; files: {'; '.join(scope)}" if scope else ""
     wall = time.monotonic() - started
-    return dataclasses.replace(report, run=RunInfo(models, strategy, wall),
+    return dataclasses.replace(report, run=RunInfo(models, strategy, wall, mode, reason),
                                coverage=dataclasses.replace(report.coverage, seconds=wall))
 
 

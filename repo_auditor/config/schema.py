@@ -26,6 +26,9 @@ _SINCE = re.compile(r"(?P<count>\d{1,6})(?:\.(?P<unit>days?|weeks?|months?))?")
 SEVERITIES = ("low", "medium", "high", "critical")
 FOCUSES = ("general", "security", "correctness", "performance", "tests")
 FORMATS = ("markdown", "json")
+STRATEGIES = ("auto", "rlm", "direct")  # audit.direct.STRATEGIES
+# One model reply's cap (audit.pipeline.Budgets.max_reply_tokens, rlm.loop.DEFAULT_MAX_REPLY_TOKENS).
+DEFAULT_MAX_REPLY_TOKENS = 4_096
 
 
 def _type_name(value: Any) -> str:
@@ -134,6 +137,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_output_chars", whole_number(1), 10_000, "most sandbox output characters shown per turn", NARROW),
     Setting("max_cost", positive_number, None, "stop when the run has cost this many US dollars", NARROW),
     Setting("max_time", positive_number, None, "stop after this many seconds", NARROW),
+    Setting("max_reply_tokens", whole_number(1), DEFAULT_MAX_REPLY_TOKENS,
+            "most tokens in one model reply (the request's max_tokens), so a runaway reply cannot eat the run",
+            NARROW),
+    Setting("strategy", choice(*STRATEGIES), "auto",
+            "audit strategy: direct (the files in one prompt) when they fit the model's window, else rlm; or force "
+            "rlm or direct"),
     Setting("max_depth", whole_number(1), 1,
             "levels of runs: 2 or more lets the model start child runs (rlm_query)", NARROW),
     Setting("include", globs, (), "only files matching one of these globs (gitignore syntax)", SCOPE),

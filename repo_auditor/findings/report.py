@@ -97,14 +97,21 @@ class ModelUsage:
 @dataclass(frozen=True)
 class RunInfo:
     """What ran: the models by role (``{"explore": "openai/gpt-4o", "sub-calls": ...}``), the strategy in a few
-    words with its budgets, and the wall time of the whole command in seconds."""
+    words with its budgets, and the wall time of the whole command in seconds. ``mode`` is the audit strategy that
+    ran ("rlm" or "direct") and ``reason`` why it was chosen (None for jobs without a choice)."""
 
     models: dict[str, str]
     strategy: str
     wall_seconds: float
+    mode: str | None = None
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"models": dict(self.models), "strategy": self.strategy, "wall_seconds": round(self.wall_seconds, 3)}
+        data: dict[str, Any] = {"models": dict(self.models), "strategy": self.strategy,
+                                "wall_seconds": round(self.wall_seconds, 3)}
+        if self.mode is not None:
+            data.update(mode=self.mode, reason=self.reason)
+        return data
 
 
 _SCP_REMOTE = re.compile(r"^(?:[\w.+-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>[^\s]+)$")
@@ -339,7 +346,8 @@ def _report_from_dict(data: Any) -> Report:
         usage=tuple(ModelUsage(str(u["model"]), int(u["calls"]), int(u["prompt_tokens"]),
                                int(u["completion_tokens"]), u["cost_usd"], u.get("stage")) for u in data["usage"]),
         run=RunInfo({str(k): str(v) for k, v in run["models"].items()}, str(run["strategy"]),
-                    float(run["wall_seconds"])) if (run := data.get("run")) else None,
+                    float(run["wall_seconds"]), run.get("mode"), run.get("reason")) if (run := data.get("run"))
+        else None,
         trajectory=tuple(dict(step) for step in data["trajectory"]),
         problems=tuple(FindingParseProblem(p["index"], str(p["message"]), str(p["raw"]))
                        for p in data["rejected_findings"]),

@@ -47,10 +47,11 @@ from repo_auditor.rlm.prompt import (
     truncate,
     with_cache_points,
 )
+from repo_auditor.rlm.repeats import REPEATED_CODE, WHY_REPEATED, RepeatWatch
 from repo_auditor.rlm.reply import ExtractError, extract_outputs, parse_reply
 from repo_auditor.rlm.signature import Signature, bind_submit, make_signature
 from repo_auditor.rlm.subcalls import DEFAULT_MAX_WORKERS, make_sub_call_tools
-from repo_auditor.rlm.tool_binding import normalize_tools, traced_tool
+from repo_auditor.rlm.tool_binding import guard_input_names, normalize_tools, traced_tool
 from repo_auditor.rlm.trace import NullTrace, TraceWriter
 from repo_auditor.sandbox.protocol import ExecutionResult, Interpreter
 
@@ -58,6 +59,9 @@ DEFAULT_MAX_HISTORY_CHARS = 400_000  # ~100k tokens: compaction starts before co
 MIN_OUTPUT_CHARS = 200  # below this the model cannot see an error message whole
 GRACE_TURNS_AFTER_SUB_CALL_BUDGET = 2  # turns the model gets to SUBMIT once a sub-call was refused for budget
 VERBOSE_CHARS = 2_000  # per section printed by verbose=True
+# One reply's cap (the request's max_tokens): a small model that loops inside a reply would otherwise write until
+# the context is full and outlast the request timeout. 4,096 tokens hold a long explanation and a page of code.
+DEFAULT_MAX_REPLY_TOKENS = 4_096
 
 STATE_LOST_NOTE = ("[The sandbox was restarted: every variable, import and function you defined is gone. The inputs "
                    "and functions are defined again; recompute what you need.]")
@@ -90,7 +94,8 @@ class RLM:
     Arguments keep dspy.RLM's names and defaults; ``max_iters`` and ``interpreter_factory`` are accepted as aliases of
     ``max_iterations`` and (a factory for) ``interpreter``. ``lm`` defaults to ``repo_auditor.configure(lm=...)``,
     looked up at call time. ``max_cost`` (USD), ``max_tokens`` (prompt + completion over the whole run, unlike
-    ``LM(max_tokens=)`` which caps one reply) and ``max_time`` (seconds) are optional run budgets. ``trace`` is a path
+    ``LM(max_tokens=)`` which caps one reply) and ``max_time`` (seconds) are optional run budgets;
+    ``max_reply_tokens`` caps each reply of the root model (sent as the request's ``max_tokens``; None sends none). ``trace`` is a path
     for a JSONL trace (appended to). An ``interpreter`` passed in is reused across calls and left running (calls on it
     are serialized); otherwise each call starts its own sandbox and shuts it down. ``on_step(step, progress)`` is
     called after every turn (progress displays).
@@ -126,6 +131,7 @@ class RLM:
         child_lms: Any = None,
         child_max_iterations: int | None = None,
         max_child_workers: int = DEFAULT_MAX_CHILD_WORKERS,
+        max_reply_tokens: int | None = DEFAULT_MAX_REPLY_TOKENS,
     ):
         if max_iters is not None:
             if max_iterations != 20 and max_iterations != max_iters:
@@ -144,6 +150,8 @@ class RLM:
         self.max_cost = None if max_cost is None else _positive("max_cost", max_cost, float)
         self.max_tokens = None if max_tokens is None else _positive("max_tokens", max_tokens, int)
         self.max_time = None if max_time is None else _positive("max_time", max_time, float)
+        self.max_reply_tokens = (None if max_reply_tokens is None
+                                 else _positive("max_reply_tokens", max_reply_tokens, int))
         self.max_history_chars = _positive("max_history_chars", max_history_chars, int)
         self.max_workers = _positive("max_workers", max_workers, int)
         self.execution_timeout = (None if execution_timeout is None
@@ -253,6 +261,7 @@ class _Run:
         self.sub_tools.update(child_tools)
         self.trajectory: list[Step] = []
         self.out_of_time = False  # a model call outlasted the time budget: no more turns
+        self.repeats = RepeatWatch()
         self.t0 = time.perf_counter()
         self.history = History(system_prompt(self.sig, {**rlm.tools, **child_tools}, rlm.max_output_chars),
                                task_message(self.sig, inputs) + "\n\n" + self.budget.line(), rlm.max_history_chars)
@@ -260,6 +269,7 @@ class _Run:
     def run(self) -> Prediction:
         tracing = not isinstance(self.trace, NullTrace)
         for name, fn in self.rlm.tools.items():
+            fn = guard_input_names(fn, self.sig.input_names)
             self.interpreter.register_tool(name, traced_tool(name, fn, self.trace) if tracing else fn)
         for name, fn in self.sub_tools.items():
             self.interpreter.register_tool(name, fn)
@@ -290,6 +300,8 @@ class _Run:
     def _stop_reason(self) -> str | None:
         if self.out_of_time:
             return "max_time"
+        if self.repeats.stuck:
+            return REPEATED_CODE
         budget = self.budget
         reason = budget.exhausted()
         if reason is not None:
@@ -318,11 +330,15 @@ class _Run:
         parsed = parse_reply(completion.text)
         outputs: dict[str, Any] | None = None
         result: ExecutionResult | None = None
-        if parsed.problem is not None:
-            body = parsed.problem
+        self.repeats.see(parsed.code)
+        repeated = self.repeats.message()
+        if parsed.problem is not None or repeated is not None:
+            body = parsed.problem or repeated or ""
         else:
             result = self._execute(parsed.code or "", iteration)
             body, outputs = self._observe(result)
+            if outputs is None and parsed.notes:
+                body += "".join(f"\nNote: {note}" for note in parsed.notes)
         if getattr(completion, "finish_reason", None) == "length" and outputs is None:
             body += "\n" + CUT_OFF_NOTE
         after = budget.snapshot()
@@ -330,7 +346,8 @@ class _Run:
             iteration=iteration, reasoning=parsed.reasoning, code=parsed.code, output=body,
             duration=round(time.perf_counter() - t0, 4), prompt_tokens=after[0] - before[0],
             completion_tokens=after[1] - before[1], cost=after[2] - before[2], sub_calls=after[3] - before[3],
-            error="no_code" if parsed.problem else (result.error_type if result and result.error else None),
+            error="no_code" if parsed.problem else REPEATED_CODE if repeated else (
+                result.error_type if result and result.error else None),
             submitted=outputs is not None, state_lost=bool(result and result.state_lost),
         )
         self.trajectory.append(step)
@@ -350,7 +367,9 @@ class _Run:
         model = getattr(self.lm, "model", "")
         request = with_cache_points(messages, model)
         self.trace.write("request", iteration=iteration, purpose=purpose, model=model, messages=request)
-        completion = call_before(lambda: self.lm.complete(request), seconds)
+        capped = self.rlm.max_reply_tokens is not None and settings.takes_max_tokens(self.lm)
+        cap = {"max_tokens": self.rlm.max_reply_tokens} if capped else {}
+        completion = call_before(lambda: self.lm.complete(request, **cap), seconds)
         self.budget.record(completion, sub=False)
         self.trace.write("reply", iteration=iteration, purpose=purpose, text=completion.text,
                          prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens,
@@ -404,10 +423,13 @@ class _Run:
 
     def _extract(self, reason: str) -> dict[str, Any]:
         messages = self.history.messages()
-        spent, limit = self.budget.spent_and_limit(reason)
+        repeated = reason == REPEATED_CODE
+        spent, limit = ((self.repeats.count, self.repeats.limit) if repeated
+                        else self.budget.spent_and_limit(reason))
         skeleton = "{\n" + ",\n".join(
             f'  "{f.name}": <{f.type.render()}{": " + f.desc if f.desc else ""}>' for f in self.sig.outputs) + "\n}"
-        instruction = EXTRACT_PROMPT.format(why=_WHY[reason].format(limit=limit), skeleton=skeleton)
+        why = (WHY_REPEATED if repeated else _WHY[reason]).format(limit=limit)
+        instruction = EXTRACT_PROMPT.format(why=why, skeleton=skeleton)
         last = messages[-1]
         messages[-1] = {"role": last["role"], "content": last["content"] + "\n\n" + instruction}
         try:

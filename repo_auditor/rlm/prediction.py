@@ -53,7 +53,8 @@ class Prediction:
     """The outputs of a run (``result.answer``; also ``result["answer"]``) and its record.
 
     ``finished_by`` is ``"submit"`` or the budget that ended the run (``"max_iterations"``, ``"max_llm_calls"``,
-    ``"max_cost"``, ``"max_tokens"``, ``"max_time"``); ``extracted`` is True when the outputs came from the final
+    ``"max_cost"``, ``"max_tokens"``, ``"max_time"``), or ``"repeated_code"`` when the model sent the same code three
+    turns in a row; ``extracted`` is True when the outputs came from the final
     extract step rather than from SUBMIT."""
 
     outputs: dict[str, Any]

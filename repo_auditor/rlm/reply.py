@@ -4,15 +4,20 @@ The rules (each is a row in ``tests/rlm/test_reply.py``):
 
 * Every fenced block tagged ``python``, ``py``, ``python3``, ``py3``, ``ipython``, ``repl`` or untagged is code; several
   such blocks run in order, joined by a blank line. Blocks with another tag (```bash, ```json, ```text) are not run.
+* Small models write their code, then "The output is:" and an imagined result in another block. A block after the
+  first that follows such an introduction (``_OUTPUT_INTRO``), or that is not runnable Python, is the model's guess of
+  the output: it is not run, and the model is told so (``notes``). When some blocks are tagged as Python, untagged
+  blocks never run.
 * A fence that is never closed runs to the end of the reply (the model was cut off mid-block).
 * A reply without any fence runs as code only if all of it parses as Python and it does something (a call, an
   assignment, an import, a loop...): a bare word such as ``Done`` is prose, not code.
 * ``<think>...</think>`` sections are reasoning, never code.
+* A ``SUBMIT(...)`` written in the prose of a reply without code runs as code (the model meant to call it).
 * Anything else (an empty reply, prose only, only non-Python blocks, a block with only comments) is a turn error: the
   model is told what to do and the run goes on.
 
-``extract_outputs`` reads the answer of the final extract step: a JSON object or a ``SUBMIT(...)`` call with literal
-arguments, never executed.
+``extract_outputs`` reads the answer of the final extract step: a JSON object (Python literals such as ``None``,
+``True`` and single quotes accepted) or a ``SUBMIT(...)`` call with literal arguments, never executed.
 """
 
 from __future__ import annotations
@@ -33,6 +38,12 @@ _ACTIVE_NODES = (ast.Call, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Import,
                  ast.While, ast.If, ast.With, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Try,
                  ast.Delete, ast.Subscript)
 MAX_JSON_STARTS = 200  # bound on '{' positions tried when looking for a JSON object in a reply
+# Prose that introduces the model's own guess of what its code prints ("The output is:", "This will print:").
+_OUTPUT_INTRO = re.compile(r"\b(outputs?|prints?|printed|results?|returns?|expected|would see|will see)\b[^\n]{0,40}$",
+                           re.IGNORECASE)
+TAGGED_PYTHON = PYTHON_TAGS - {""}
+OUTPUT_GUESS_NOTE = ("a block after your code looked like a guess of its output and was not run; the real output "
+                     "is above. Write only code in your reply and wait for the output.")
 
 
 @dataclass
@@ -46,6 +57,7 @@ class ParsedReply:
     problem: str | None = None
     skipped_tags: list[str] = field(default_factory=list)
     unclosed: bool = False
+    notes: list[str] = field(default_factory=list)  # shown to the model after the output ("Note: ...")
 
 
 @dataclass
@@ -53,10 +65,13 @@ class _Block:
     tag: str
     body: str
     closed: bool
+    lead: str = ""  # the prose just before the block
 
 
 HOW_TO_REPLY = ("Reply with a short explanation followed by Python in a fenced block:\n"
                 "```python\nprint(len(context))\n```")
+PROSE_ONLY = ("Your reply had no code, so nothing ran. Write one ```python block to look at the inputs, or call "
+              "SUBMIT(...) in it when you know the answer:\n```python\nprint(len(context))\n```")
 
 
 def parse_reply(text: str | None) -> ParsedReply:
@@ -67,15 +82,19 @@ def parse_reply(text: str | None) -> ParsedReply:
     thoughts = [m.group(0) for m in _THINK.finditer(text)]
     visible = _THINK.sub("", text)
     prose, blocks = _split_fences(visible)
-    runnable = [b for b in blocks if b.tag in PYTHON_TAGS]
+    runnable, guesses = _runnable_blocks(blocks)
     skipped = [b.tag for b in blocks if b.tag not in PYTHON_TAGS]
     reasoning = "\n\n".join(p for p in [*(_strip_think(t) for t in thoughts), *prose] if p.strip()).strip()
+    notes = [OUTPUT_GUESS_NOTE] if guesses else []
     if runnable:
         code = "\n\n".join(textwrap.dedent(b.body).strip("\n") for b in runnable).strip("\n")
         if not _has_statements(code):
             return ParsedReply(reasoning, None, "Your code block held no statements (only comments or blank "
                                "lines). " + HOW_TO_REPLY, skipped)
-        return ParsedReply(reasoning, code, None, skipped, unclosed=not runnable[-1].closed)
+        return ParsedReply(reasoning, code, None, skipped, unclosed=not runnable[-1].closed, notes=notes)
+    submit = _submit_in_prose("\n".join(prose))
+    if submit is not None:
+        return ParsedReply(reasoning, submit, None, skipped)
     if skipped:
         tags = ", ".join(f"```{t}" for t in dict.fromkeys(skipped))
         return ParsedReply(reasoning, None, f"Your reply had {tags} but only Python blocks are run. "
@@ -83,7 +102,41 @@ def parse_reply(text: str | None) -> ParsedReply:
     bare = visible.strip()
     if bare and _is_active_python(bare):
         return ParsedReply("", bare)
-    return ParsedReply(reasoning, None, "Your reply had no code, so nothing ran. " + HOW_TO_REPLY)
+    return ParsedReply(reasoning, None, PROSE_ONLY)
+
+
+def _runnable_blocks(blocks: list[_Block]) -> tuple[list[_Block], list[_Block]]:
+    """The blocks to run and the blocks taken for the model's guess of the output (see the module rules)."""
+    python = [b for b in blocks if b.tag in PYTHON_TAGS]
+    guesses = []
+    if any(b.tag in TAGGED_PYTHON for b in python):
+        guesses = [b for b in python if b.tag not in TAGGED_PYTHON]
+        python = [b for b in python if b.tag in TAGGED_PYTHON]
+    if not python:
+        return [], []
+    run = [python[0]]
+    for block in python[1:]:
+        if _OUTPUT_INTRO.search(block.lead) or not _is_active_python(textwrap.dedent(block.body)):
+            guesses.append(block)
+        else:
+            run.append(block)
+    return run, guesses
+
+
+def _submit_in_prose(text: str) -> str | None:
+    """The first ``SUBMIT(...)`` call written in prose that parses as Python, as code to run."""
+    for match in re.finditer(r"\bSUBMIT\s*\(", text):
+        ends = (m.end() for m in re.finditer(r"\)", text[match.start():]))
+        for _, end in zip(range(MAX_JSON_STARTS), ends):
+            snippet = text[match.start():match.start() + end]
+            try:
+                node = ast.parse(snippet, mode="eval").body
+            except SyntaxError:
+                continue
+            if isinstance(node, ast.Call):
+                return snippet
+            break
+    return None
 
 
 def _strip_think(section: str) -> str:
@@ -102,7 +155,8 @@ def _split_fences(text: str) -> tuple[list[str], list[_Block]]:
             current.append(lines[i])
             i += 1
             continue
-        prose.append("\n".join(current).strip())
+        lead = "\n".join(current).strip()
+        prose.append(lead)
         current = []
         ticks = match.group("ticks")
         tag = match.group("tag").lower()
@@ -117,7 +171,7 @@ def _split_fences(text: str) -> tuple[list[str], list[_Block]]:
                 break
             body.append(lines[i])
             i += 1
-        blocks.append(_Block(tag, "\n".join(body), closed))
+        blocks.append(_Block(tag, "\n".join(body), closed, lead))
     prose.append("\n".join(current).strip())
     return [p for p in prose if p], blocks
 
@@ -210,4 +264,57 @@ def _find_json_object(text: str, names: set[str] | None) -> dict[str, Any] | Non
             continue
         if isinstance(value, dict) and (names is None or names & value.keys()):
             return value
+    # Near-JSON from small models: Python literals (None, True, single quotes), or JSON with a Python quirk.
+    starts = [m.start() for _, m in zip(range(MAX_JSON_STARTS), re.finditer(r"\{", text))]
+    for candidate in [*candidates, *(_balanced(text, start) for start in starts)]:
+        value = _python_literal(candidate) if candidate else None
+        if isinstance(value, dict) and (names is None or names & value.keys()):
+            return value
+    return None
+
+
+_JSON_WORDS = {"null": None, "true": True, "false": False}
+
+
+def _python_literal(text: str) -> Any:
+    """``text`` read as a Python literal, also accepting JSON's null/true/false; None when it is not one."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        for name, child in ast.iter_fields(node):
+            items = child if isinstance(child, list) else [child]
+            for i, item in enumerate(items):
+                if isinstance(item, ast.Name) and item.id in _JSON_WORDS:
+                    constant = ast.copy_location(ast.Constant(_JSON_WORDS[item.id]), item)
+                    if isinstance(child, list):
+                        child[i] = constant
+                    else:
+                        setattr(node, name, constant)
+    try:
+        return ast.literal_eval(tree)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def _balanced(text: str, start: int) -> str | None:
+    """The ``{...}`` starting at ``start`` up to its matching brace (quotes respected), or None when it never closes."""
+    depth, quote, i = 0, None, start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start:i + 1]
+        i += 1
     return None

@@ -85,3 +85,14 @@ def resolve_lm(explicit: Any) -> Any:
             "repo_auditor.configure(lm=repo_auditor.LM('openai/gpt-4o')) first"
         )
     return lm
+
+
+def takes_max_tokens(lm: Any) -> bool:
+    """Whether ``lm.complete`` accepts ``max_tokens=`` (an LM-like object may take only the messages)."""
+    import inspect
+
+    try:
+        params = inspect.signature(lm.complete).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is p.VAR_KEYWORD or p.name == "max_tokens" for p in params)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any
 
-from repo_auditor.errors import ConfigurationError
+from repo_auditor.errors import ConfigurationError, ToolError
 from repo_auditor.rlm.children import RESERVED_NAMES
 from repo_auditor.rlm.signature import Signature
 from repo_auditor.rlm.trace import cap
@@ -68,3 +69,37 @@ def traced_tool(name: str, fn: Callable[..., Any], trace: Any) -> Callable[..., 
         return result
 
     return wrapper
+
+
+# Parameters that take a path (or a file, a folder): a model that passes an input variable's name here meant the
+# variable, or confused the file tree it holds with a file (small models do: ``grep(..., path='repo_tree')``).
+PATH_PARAMETERS = frozenset({"path", "paths", "file", "filename", "file_path", "folder", "directory", "dir"})
+
+
+def guard_input_names(fn: Callable[..., Any], input_names: list[str]) -> Callable[..., Any]:
+    """``fn``, refusing with a ToolError that says so an input variable's name given to a path parameter."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return fn
+    if not any(p in PATH_PARAMETERS or p.endswith("_path") for p in signature.parameters) or not input_names:
+        return fn
+    names = set(input_names)
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = signature.bind_partial(*args, **kwargs)
+        except TypeError:
+            return fn(*args, **kwargs)  # let the tool report its own usage error
+        for param, value in bound.arguments.items():
+            if (param in PATH_PARAMETERS or param.endswith("_path")) and isinstance(value, str) \
+                    and value.strip() in names:
+                name = value.strip()
+                raise ToolError(
+                    f"{param}={value!r} is the name of the input variable `{name}`, not a path in the repository. "
+                    f"`{name}` is already a Python variable: use it in code (e.g. print({name}[:1000])). For "
+                    f"{param}, pass a path as it appears in the file tree, like 'src/app.py' (or '.' for all).")
+        return fn(*args, **kwargs)
+
+    return guarded

@@ -30,6 +30,9 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-cli")
     for name in ("REPO_AUDITOR_MODEL", "REPO_AUDITOR_SUB_MODEL", "REPO_AUDITOR_API_BASE"):
         monkeypatch.delenv(name, raising=False)
+    # The scripted explorations are RLM runs; auto would answer the small fixture directly (tests that want the
+    # direct strategy pass --strategy).
+    monkeypatch.setenv("REPO_AUDITOR_STRATEGY", "rlm")
     with OpenAIServer() as srv:
         yield srv
 

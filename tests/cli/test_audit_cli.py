@@ -224,3 +224,18 @@ def test_a_directory_named_like_a_subcommand(runner, server, tmp_path):
     result = runner.invoke(main, ["./doctor", QUESTION])
     assert result.exit_code == 1
     assert one_line_error(result).startswith("Error: no model configured")
+
+
+def test_auto_strategy_answers_a_small_repository_directly(runner, server, shop):
+    server.enqueue(synthesis_reply())  # the direct reply has the same shape as a synthesis
+    result = audit(runner, server, shop.path, "--strategy", "auto", "--max-reply-tokens", "1000")
+    assert result.exit_code == 0, result.stderr
+    assert len(server.chat_requests) == 1
+    body = server.chat_requests[0].body
+    assert body["max_tokens"] == 1000
+    assert " 9 |     " + SQL_LINE in body["messages"][0]["content"]
+    assert ENV_SECRET not in json.dumps(body)
+    out = result.stdout
+    assert "2 findings, 1 verified: 1 high" in out
+    assert "| Strategy | direct answer" in out and "| Why this strategy | the " in out
+    assert "fit the model's window (16,000 tokens" in out

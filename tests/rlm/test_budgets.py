@@ -116,8 +116,8 @@ def test_max_llm_calls_refusal_is_catchable_and_tells_model_to_aggregate():
 
 
 def test_max_llm_calls_ends_run_after_grace_turns():
-    spam = code_reply("try:\n    llm_query('x')\nexcept Exception as e:\n    print(e)")
-    rlm, lm, _ = make([spam, spam, spam, spam, '{"answer": "partial"}'], ["first"], max_llm_calls=1)
+    spam = [code_reply(f"try:\n    llm_query('x{i}')\nexcept Exception as e:\n    print(e)") for i in range(4)]
+    rlm, lm, _ = make([*spam, '{"answer": "partial"}'], ["first"], max_llm_calls=1)
     result = rlm(context="c", query="q")
     assert (result.finished_by, result.extracted, result.answer) == ("max_llm_calls", True, "partial")
     assert result.iterations == 4  # refused in turn 2, then two grace turns (3 and 4)

@@ -134,11 +134,11 @@ def test_compaction_replaces_oldest_turns_with_a_visible_note():
 def test_compaction_in_a_run_keeps_going():
     turns = [code_reply(f"print('{i}' * 3000)", f"Print block {i}.") for i in range(6)]
     lm = ScriptedLM([*turns, code_reply("SUBMIT(answer='ok')")])
-    rlm = RLM("context, query -> answer", lm=lm, interpreter=FakeInterpreter(), max_history_chars=15_000)
+    rlm = RLM("context, query -> answer", lm=lm, interpreter=FakeInterpreter(), max_history_chars=16_000)
     assert rlm(context="c", query="q").answer == "ok"
     last = lm.requests[-1]
     assert "compacted to save space" in last[1]["content"]
-    assert sum(len(m["content"]) for m in last) <= 15_000
+    assert sum(len(m["content"]) for m in last) <= 16_000
     reqs = lm.requests
     breaks = [i for i in range(1, len(reqs)) if reqs[i][: len(reqs[i - 1])] != reqs[i - 1]]
     assert len(breaks) == 1  # compaction shrinks to half the budget, so it breaks the prefix once, not every turn

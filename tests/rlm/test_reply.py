@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repo_auditor.rlm.reply import ExtractError, extract_outputs, parse_reply
+from repo_auditor.rlm.reply import OUTPUT_GUESS_NOTE, ExtractError, extract_outputs, parse_reply
 
 FENCE = "```"
 
@@ -56,6 +56,48 @@ def test_parse_reply(reply, code, problem):
         assert "```python" in parsed.problem  # the turn error shows the model what to write
 
 
+# Habits of small models (Qwen2.5-Coder-1.5B on fixtures/audit_repo, issue 18): the code to run, and whether the
+# model is told that a block was taken for its guess of the output.
+QWEN_TURN = (f"I'll search for SQL queries that use user input.\n{FENCE}python\noutput = grep(r'sql.*user', "
+             f"path='app')\nprint(output)\n{FENCE}\nThe output is:\n{FENCE}\napp/db.py:12: cursor.execute(\"SELECT * "
+             f"FROM users WHERE name = '%s'\" % name)\n{FENCE}\nThis shows the query is built with string formatting.")
+
+
+@pytest.mark.parametrize(
+    ("reply", "code", "guess_note"),
+    [
+        # tagged code, then "The output is:" and an imagined result in an untagged fence: only the code runs
+        (QWEN_TURN, "output = grep(r'sql.*user', path='app')\nprint(output)", True),
+        # all untagged: the first block runs; the one after "The output will be:" is a guess even though it parses
+        (f"{FENCE}\nprint(grep('execute'))\n{FENCE}\nThe output will be:\n{FENCE}\nprint('app/db.py')\n{FENCE}",
+         "print(grep('execute'))", True),
+        # all untagged, no introduction: a later block that is not runnable Python is a guess
+        (f"{FENCE}\nx = grep('execute')\nprint(x)\n{FENCE}\n{FENCE}\napp/db.py:3: execute(q)\n{FENCE}",
+         "x = grep('execute')\nprint(x)", True),
+        # a tagged block and an untagged one: only the tagged block runs
+        (f"{FENCE}python\nx = 1\n{FENCE}\n{FENCE}\n[1, 2]\n{FENCE}", "x = 1", True),
+        # untagged blocks that are both code, no introduction: both run, as before
+        (f"{FENCE}\nx = 1\n{FENCE}\nthen\n{FENCE}\nprint(x)\n{FENCE}", "x = 1\n\nprint(x)", False),
+        # SUBMIT written as text, outside any block
+        ("I found the injection.\n\nSUBMIT(answer='SQL built with % in app/db.py:12', findings=[])",
+         "SUBMIT(answer='SQL built with % in app/db.py:12', findings=[])", False),
+        ("The final answer: SUBMIT(answer=answer, findings=findings) as computed above.",
+         "SUBMIT(answer=answer, findings=findings)", False),
+    ],
+)
+def test_small_model_habits(reply, code, guess_note):
+    parsed = parse_reply(reply)
+    assert parsed.problem is None
+    assert parsed.code == code
+    assert (OUTPUT_GUESS_NOTE in parsed.notes) is guess_note
+
+
+def test_prose_only_reply_gets_a_short_nudge():
+    parsed = parse_reply("The SQL query in app/db.py looks unsafe because it uses string formatting.")
+    assert parsed.code is None
+    assert "no code" in parsed.problem and "SUBMIT" in parsed.problem and len(parsed.problem) < 300
+
+
 def test_reasoning_keeps_prose_and_thoughts_but_not_code():
     parsed = parse_reply(f"<think>hmm</think>First I count.\n{FENCE}python\nprint(1)\n{FENCE}\nThen more.")
     assert parsed.reasoning == "hmm\n\nFirst I count.\n\nThen more."
@@ -82,6 +124,13 @@ NAMES = ["answer", "count"]
         ('ignore {"other": 1} then {"answer": "y"}', ([], {"answer": "y"})),
         ("SUBMIT(answer='x (y)', count=3)", ([], {"answer": "x (y)", "count": 3})),
         (f"{FENCE}python\nSUBMIT('x', 3)\n{FENCE}", (["x", 3], {})),
+        # near-JSON with Python literals (the 1.5B model's extract reply, issue 18)
+        ("{'answer': 'SQL injection in app/db.py:12', 'count': None}",
+         ([], {"answer": "SQL injection in app/db.py:12", "count": None})),
+        (f"Final answer:\n{FENCE}json\n{{\"answer\": \"x\", \"count\": None, \"ok\": True}}\n{FENCE}",
+         ([], {"answer": "x", "count": None, "ok": True})),
+        ("Here it is: {'answer': \"it's {here}\", 'count': 1, 'seen': [True, False, null]} and more text.",
+         ([], {"answer": "it's {here}", "count": 1, "seen": [True, False, None]})),
     ],
 )
 def test_extract_outputs(reply, expected):

@@ -1,0 +1,101 @@
+"""The direct strategy (files in one prompt when they fit) and a synthesis that must never echo a placeholder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from repo_auditor.audit.direct import UNKNOWN_WINDOW_TOKENS, choose_strategy, estimate_prompt_tokens
+from repo_auditor.audit.pipeline import SYNTHESIS_PROMPT, LMSynthesizer, audit
+from repo_auditor.audit.placeholders import placeholder_problem
+from repo_auditor.findings import parse_findings
+from repo_auditor.repository import Repository
+from tests.gitrepo import FIXTURES, GitRepo
+from tests.support.scripted_lm import ScriptedLM
+
+QUESTION = "Where is user input passed to SQL without parameters?"
+SQL_LINE = "query = \"SELECT * FROM users WHERE name = '%s'\" % name"
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURES / "audit_repo", tmp_path / "shop")
+    GitRepo.init(tmp_path / "shop").commit("import shop")
+    return tmp_path / "shop"
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ("<markdown>", "only the placeholder '<markdown>'"),  # both 1.5B reports, issue 18
+        ("  `<answer>` ", "only the placeholder '<answer>'"),
+        ("...", "only the placeholder '...'"),
+        ("markdown", "only the word 'markdown'"),
+        ("<markdown> ...", "only the placeholder '<markdown>'"),
+        ('{"answer": "<markdown>", "findings": [{"title": ..., "severity": ...}]}', "copies the requested JSON shape"),
+        ("", "empty"),
+        ("`find_user` formats the name into SQL (app/db.py:9).", None),
+        ("No SQL injection: every query uses ? placeholders (app/db.py:14).", None),
+    ],
+)
+def test_placeholder_answers_are_recognised(answer, problem):
+    found = placeholder_problem(answer)
+    assert found == problem if problem is None else problem in found
+
+
+def test_the_synthesis_prompt_shows_no_placeholder_to_copy():
+    assert "<markdown>" not in SYNTHESIS_PROMPT and "..." not in SYNTHESIS_PROMPT
+
+
+def test_a_synthesis_that_echoes_the_placeholder_keeps_the_explorers_answer():
+    findings, _ = parse_findings([{"title": "SQL", "severity": "high", "path": "app/db.py", "line": 9,
+                                   "evidence": SQL_LINE, "explanation": "formatted"}])
+    lm = ScriptedLM(['{"answer": "<markdown>", "findings": []}'])
+    synthesizer = LMSynthesizer(lm)
+    answer, kept = synthesizer(QUESTION, "find_user formats SQL (app/db.py:9)", findings)
+    assert (answer, kept) == ("find_user formats SQL (app/db.py:9)", findings)
+    assert "echoed the template" in synthesizer.last_problem
+    assert lm.overrides == [{"max_tokens": 4096}]
+
+
+def test_forced_strategies_need_no_window(shop):
+    repo = Repository.open(shop)
+    assert choose_strategy("rlm", repo, None, 4096).name == "rlm"
+    assert choose_strategy("direct", repo, None, 4096).name == "direct"
+
+
+def test_auto_answers_a_small_repository_directly_and_explores_a_large_one(shop):
+    small = choose_strategy("auto", Repository.open(shop), "local/unknown-model", 4096)
+    assert small.name == "direct" and f"{UNKNOWN_WINDOW_TOKENS:,} tokens" in small.reason
+    (shop / "app" / "big.py").write_text("x = 'a line of generated code to fill the window'\n" * 2_000)
+    large_repo = Repository.open(shop)
+    assert estimate_prompt_tokens(large_repo) > UNKNOWN_WINDOW_TOKENS
+    large = choose_strategy("auto", large_repo, "local/unknown-model", 4096)
+    assert large.name == "rlm" and "do not fit" in large.reason
+
+
+def test_a_direct_audit_puts_the_files_in_one_prompt_and_verifies_its_findings(shop):
+    reply = json.dumps({"answer": "`find_user` formats the name into SQL (app/db.py:9).", "findings": [
+        {"title": "SQL injection", "severity": "high", "path": "app/db.py", "line": 9, "evidence": SQL_LINE,
+         "explanation": "name is formatted into the query"},
+        {"title": "invented", "severity": "high", "path": "app/web.py", "line": 3, "evidence": "eval(x)",
+         "explanation": "not in the code"}]})
+    lm = ScriptedLM([reply])
+    report = audit(shop, QUESTION, lm=lm)
+    assert len(lm.requests) == 1  # no exploration, no synthesis
+    prompt = lm.requests[0][0]["content"]
+    assert " 9 |     " + SQL_LINE in prompt and "=== app/db.py (14 lines) ===" in prompt
+    assert "hunter2-very-secret" not in prompt and "[REDACTED:" in prompt  # the .env file went through redaction
+    assert [f.title for f in report.verified_findings] == ["SQL injection"]
+    assert report.run.mode == "direct" and "fit the model's window" in report.run.reason
+    assert report.to_dict()["run"]["mode"] == "direct"
+    assert [u.stage for u in report.usage] == ["direct"]
+
+
+def test_a_direct_reply_that_is_not_json_becomes_the_answer_with_a_note(shop):
+    report = audit(shop, QUESTION, lm=ScriptedLM(["The query in app/db.py:9 is built with %."]), strategy="direct")
+    assert report.answer == "The query in app/db.py:9 is built with %." and not report.findings
+    assert any("not the requested JSON" in note for note in report.notes)
