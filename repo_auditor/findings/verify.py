@@ -158,6 +158,8 @@ class _Problem:
 
 
 def _resolve_path(raw: str, repo: SourceTree) -> tuple[str, str | None] | _Problem:
+    if repo.get(raw) is not None:  # exactly a listed name (e.g. one shown with \xNN escapes)
+        return raw, None
     try:
         path = normalize_path(raw, repo if hasattr(repo, "root") and hasattr(repo, "ref") else None)
     except RepoAuditorError as exc:
