@@ -230,7 +230,7 @@ class RepoAuditor:
         )
         notes = [getattr(synth, "last_problem", None)]
         report = dataclasses.replace(report, coverage=coverage, usage=tuple(usage), stopped=stopped,
-                                     notes=tuple(n for n in notes if n))
+                                     notes=tuple(n for n in notes if n), redaction=self.redact)
         if self.trace:  # the run viewer shows what verification made of the findings
             append_record(self.trace, "findings", job="audit", answer=report.answer,
                           findings=[f.to_dict() for f in report.findings])
