@@ -224,3 +224,23 @@ def test_a_directory_named_like_a_subcommand(runner, server, tmp_path):
     result = runner.invoke(main, ["./doctor", QUESTION])
     assert result.exit_code == 1
     assert one_line_error(result).startswith("Error: no model configured")
+
+
+def test_no_redact_is_explicit_and_written_into_the_report(runner, server, shop):
+    script_exploration(server)
+    result = audit(runner, server, shop.path, "--no-redact")
+    assert result.exit_code == 0, result.stderr
+    assert ENV_SECRET in json.dumps([r.body for r in server.chat_requests])  # off means off
+    out = result.stdout
+    assert "> **Warning: secret redaction was OFF for this run (`--no-redact`).**" in out.split("## Answer")[0]
+    assert "| Secret redaction | **off** (`--no-redact`) |" in out.split("## What ran", 1)[1]
+    script_exploration(server)
+    data = json.loads(audit(runner, server, shop.path, "--no-redact", "--format", "json").stdout)
+    jsonschema.Draft202012Validator(report_schema()).validate(data)
+    assert data["redaction"] == "off"
+
+
+def test_redaction_is_on_by_default_and_said_so(runner, server, shop):
+    script_exploration(server)
+    out = audit(runner, server, shop.path).stdout
+    assert "| Secret redaction | on |" in out and "Warning: secret redaction" not in out
