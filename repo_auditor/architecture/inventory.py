@@ -31,7 +31,13 @@ from repo_auditor.architecture.model import (
     LargeFunction,
     TestRatio,
 )
-from repo_auditor.architecture.scan import SymbolFinder, SymbolLike, find_symbols, opened_symbols, scan_sources
+from repo_auditor.architecture.scan import (
+    SymbolFinder,
+    SymbolLike,
+    find_symbols,
+    opened_symbols,
+    scan_sources,
+)
 from repo_auditor.architecture.tree import (
     EXCLUDED_FLAGS,
     SourceFile,
@@ -60,6 +66,7 @@ def build_inventory(
     symbols: SymbolFinder | None = None,
     cache_path: str | Path | None = None,
     timings: dict[str, float] | None = None,
+    redact: bool = True,
 ) -> Inventory:
     """Analyse ``repo`` (a ``repository.Repository``) and return its ``Inventory``.
 
@@ -68,6 +75,8 @@ def build_inventory(
     with (default ``SymbolIndex(repo, cache_path)``). ``cache_path``: the folder of the on-disk caches
     (default: the user cache). ``timings``: when given, filled with seconds per phase (components, imports,
     graph, symbols, history, figures). Raises ``ConfigurationError`` for a bad ``since_days`` / ``top_n``.
+    ``redact`` (default): every text from the repository (paths, names, manifest values such as dependency
+    specs or URLs with credentials, notes) goes through the secret redactor, for the model and the report alike.
     """
     if (
         isinstance(since_days, bool)
@@ -136,7 +145,14 @@ def build_inventory(
         notes=notes,
     )
     clock.lap("figures")
-    return inventory
+    return redacted(inventory) if redact else inventory
+
+
+def redacted(inventory: Inventory) -> Inventory:
+    """``inventory`` with every text through the secret redactor (see ``tools.redaction.redact_data``)."""
+    from repo_auditor.tools.redaction import redact_data
+
+    return Inventory.from_dict(redact_data(inventory.to_dict()))
 
 
 class _PhaseClock:

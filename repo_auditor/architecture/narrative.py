@@ -344,6 +344,7 @@ def narrate(
     from repo_auditor.audit.pipeline import Budgets
     from repo_auditor.rlm import RLM
     from repo_auditor.tools import RepoTools
+    from repo_auditor.tools.redaction import redact_data
 
     budgets = budgets or Budgets()
     started = time.monotonic()
@@ -355,11 +356,14 @@ def narrate(
             interpreter=interpreter, lm=lm, max_cost=budgets.max_cost, max_time=budgets.max_time,
             max_tokens=budgets.max_tokens, trace=trace, on_step=on_step, max_depth=budgets.max_depth,
         )
-        prediction: Prediction = explorer(inventory=inventory.to_dict(),
-                                          repo_tree=repo.file_tree(FILE_TREE_BUDGET_CHARS))
+        inputs = {"inventory": inventory.to_dict(), "repo_tree": repo.file_tree(FILE_TREE_BUDGET_CHARS)}
+        if tools.view is not None:  # names and manifest values from the repository, as the tools show them
+            inputs = redact_data(inputs)
+        prediction: Prediction = explorer(**inputs)
         parsed = parse_narrative(prediction.outputs.get("overview"), prediction.outputs.get("components"),
                                  prediction.outputs.get("risks"))
-        story = verify_narrative(parsed, repo)
+        # citations are checked against what the model saw, so quoted evidence in the report is redacted too
+        story = verify_narrative(parsed, tools.view if tools.view is not None else repo)
         if trace:  # the run viewer shows what verification made of the citations
             append_record(trace, "findings", job="architecture", answer=story.overview,
                           findings=[r.to_dict() for r in story.risks],

@@ -16,7 +16,13 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkabl
 
 from repo_auditor.architecture.tree import SourceFile, SourceTree
 from repo_auditor.errors import RepoAuditorError, ToolError
-from repo_auditor.parsing.imports import SCAN_VERSION, SCANNED_LANGUAGES, FileScan, scan_source, scan_with_definitions
+from repo_auditor.parsing.imports import (
+    SCAN_VERSION,
+    SCANNED_LANGUAGES,
+    FileScan,
+    scan_source,
+    scan_with_definitions,
+)
 from repo_auditor.parsing.worker import run_pool
 from repo_auditor.repository import cachedb
 from repo_auditor.repository.languages import PARSED_LANGUAGES

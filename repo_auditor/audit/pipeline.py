@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Any, Callable
 from repo_auditor.audit.direct import DIRECT_PROMPT, DirectExplorer, StrategyChoice, choose_strategy
 from repo_auditor.audit.placeholders import placeholder_problem
 from repo_auditor.errors import BudgetExceededError, LMError, RunInterruptedError, SandboxError
-from repo_auditor.findings import Coverage, Finding, ModelUsage, RepoInfo, Report, RunInfo, Stop, parse_findings
+from repo_auditor.findings import (
+    Coverage,
+    Finding,
+    ModelUsage,
+    RepoInfo,
+    Report,
+    RunInfo,
+    Stop,
+    parse_findings,
+)
 from repo_auditor.findings.verify import Synthesizer, build_report
 from repo_auditor.rlm import settings
 from repo_auditor.rlm.deadline import DeadlineExceeded, call_before
@@ -270,7 +279,8 @@ class RepoAuditor:
         notes = [getattr(explorer, "last_problem", None), getattr(synth, "last_problem", None)]
         report = dataclasses.replace(report, coverage=coverage, usage=tuple(usage), stopped=stopped,
                                      notes=tuple(n for n in notes if isinstance(n, str) and n),
-                                     run=self._run_info(choice, model, time.monotonic() - started))
+                                     run=self._run_info(choice, model, time.monotonic() - started),
+                                     redaction=self.redact)
         if self.trace:  # the run viewer shows what verification made of the findings
             append_record(self.trace, "findings", job="audit", answer=report.answer,
                           findings=[f.to_dict() for f in report.findings])

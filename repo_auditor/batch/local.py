@@ -17,8 +17,17 @@ from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
 
-from repo_auditor.batch.engine import MAX_ATTEMPTS, NOT_STARTED, Done, Result, StartedHook, StartFilter, Stopped, \
-    execute, lost
+from repo_auditor.batch.engine import (
+    MAX_ATTEMPTS,
+    NOT_STARTED,
+    Done,
+    Result,
+    StartedHook,
+    StartFilter,
+    Stopped,
+    execute,
+    lost,
+)
 from repo_auditor.batch.limiter import Limits, RateLimiter
 from repo_auditor.batch.plan import Task
 from repo_auditor.errors import RepoAuditorError

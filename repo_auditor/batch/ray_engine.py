@@ -21,8 +21,17 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from repo_auditor import __version__
-from repo_auditor.batch.engine import MAX_ATTEMPTS, NOT_STARTED, Done, Result, StartedHook, StartFilter, Stopped, \
-    execute, lost
+from repo_auditor.batch.engine import (
+    MAX_ATTEMPTS,
+    NOT_STARTED,
+    Done,
+    Result,
+    StartedHook,
+    StartFilter,
+    Stopped,
+    execute,
+    lost,
+)
 from repo_auditor.batch.limiter import Limits, RateLimiter
 from repo_auditor.batch.plan import Task
 from repo_auditor.errors import ConfigurationError

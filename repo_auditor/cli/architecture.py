@@ -80,7 +80,10 @@ def architecture_command(path: Path, no_llm: bool, previous: Path | None, since_
     progress = RunProgress.for_command(quiet=quiet, verbose=verbose, models=(lm, sub_lm))
     with open_in_scope(path, ref, cfg) as repo, progress:
         progress.stage("scanning")
-        inventory = build_inventory(repo, since_days=since_days, top_n=top_n)
+        inventory = build_inventory(repo, since_days=since_days, top_n=top_n, redact=cfg.redact)
+        if not cfg.redact:  # turning redaction off is written into the report
+            inventory.notes.append("Warning: secret redaction was OFF for this run (--no-redact): names, manifest "
+                                   "values and quoted code are shown as they are")
         changes = None
         if previous_inventory is not None:
             try:
@@ -116,7 +119,7 @@ def _narrative(repo: Any, inventory: Any, cfg: Any, lm: Any, sub_lm: Any, verbos
     progress.stage("narrative")
     try:
         narrative = narrate(repo, inventory, lm=lm, sub_lm=sub_lm, budgets=budgets_from(cfg), verbose=verbose,
-                            trace=cfg.trace, on_step=progress.on_step)
+                            trace=cfg.trace, on_step=progress.on_step, redact=cfg.redact)
     except (LMError, SandboxError, BudgetExceededError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial", None)
         if partial is None or not (partial.root_usage.calls or partial.sub_usage.calls):

@@ -70,8 +70,11 @@ def scope_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--template-dir, --trace, --verbose, --quiet, --debug."""
+    """--redact/--no-redact, --template-dir, --trace, --verbose, --quiet, --debug."""
     options = [
+        setting_option("redact", "--redact/--no-redact",
+                       help="redact secrets from everything the model sees and the report quotes; --no-redact "
+                            "turns it off and the report says so (an audited repository cannot turn it off)"),
         setting_option("template_dir", "--template-dir", type=FOLDER),
         setting_option("trace", "--trace", type=FILE),
         click.option("--verbose", "-v", is_flag=True, help="Print every turn (reasoning, code, output) to stderr."),

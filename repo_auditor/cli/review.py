@@ -121,7 +121,8 @@ def review_command(path: Path, base: str, head: str | None, focus: str | None, q
         try:
             result = review(repo, base, focus=focus, question=question, lm=lm, sub_lm=sub_lm,
                             budgets=budgets_from(cfg), diff_budget_chars=cfg["review.diff_budget"],
-                            previous=previous, verbose=verbose, trace=cfg.trace, on_step=progress.on_step)
+                            previous=previous, verbose=verbose, trace=cfg.trace, on_step=progress.on_step,
+                            redact=cfg.redact)
         except RunInterruptedError as exc:  # Ctrl-C after paying: the partial review is still written, not posted
             emit_report(render_result(exc.report, format_, template_dir=cfg.template_dir), output)
             partial_notice(exc.report.report)

@@ -73,6 +73,20 @@ def text(value: Any, from_text: bool) -> str:
     return value.strip()
 
 
+def boolean(value: Any, from_text: bool) -> bool:
+    """true/false; from the environment also 1/0, yes/no, on/off."""
+    if from_text and isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("must be true or false")
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {_type_name(value)}")
+    return value
+
+
 def choice(*choices: str) -> Callable[[Any, bool], str]:
     def parse(value: Any, from_text: bool) -> str:
         word = text(value, from_text).lower()
@@ -147,6 +161,9 @@ SETTINGS: tuple[Setting, ...] = (
             "levels of runs: 2 or more lets the model start child runs (rlm_query)", NARROW),
     Setting("include", globs, (), "only files matching one of these globs (gitignore syntax)", SCOPE),
     Setting("exclude", globs, (), "leave out files matching these globs (gitignore syntax)", SCOPE),
+    # TRUSTED: an audited repository must never switch off what keeps its own secrets from the model
+    Setting("redact", boolean, True, "redact secrets from everything the model sees and the report quotes "
+            "(false: the report says so)"),
     Setting("format", choice(*FORMATS), "markdown", "report format"),
     Setting("template_dir", text, None, "folder of jinja2 templates overriding the shipped ones"),
     Setting("output", text, None, "write the report to this file instead of stdout"),

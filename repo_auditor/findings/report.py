@@ -226,6 +226,7 @@ class Report:
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     tool_version: str = field(default_factory=lambda: _tool_version())
     run: RunInfo | None = None  # set by the command that ran the audit
+    redaction: bool = True  # False when the run was told not to redact secrets (--no-redact): said in every form
 
     @property
     def partial(self) -> bool:
@@ -293,6 +294,7 @@ class Report:
             "coverage": self.coverage.to_dict(),
             "usage": [u.to_dict() for u in self.usage],
             "run": self.run.to_dict() if self.run is not None else None,
+            "redaction": "on" if self.redaction else "off",
             "trajectory": [_jsonable(step) for step in self.trajectory],
         }
 
@@ -356,6 +358,7 @@ def _report_from_dict(data: Any) -> Report:
         else None,
         generated_at=datetime.fromisoformat(str(data["generated_at"]).replace("Z", "+00:00")),
         tool_version=str(data["tool"]["version"]),
+        redaction=data.get("redaction", "on") != "off",
     )
 
 

@@ -15,9 +15,10 @@ and stats (*skipped*), and says why for each, so a large change never falls off 
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -280,3 +281,102 @@ def truncate_patch(patch: str, limit: int) -> str:
     keep = max(0, limit - len(marker) - 12)
     head, tail = patch[: keep * 2 // 3], patch[len(patch) - keep // 3:] if keep // 3 else ""
     return head + marker.format(f"{len(patch) - len(head) - len(tail):,}") + tail
+
+
+# -- what the model may see of a change ---------------------------------------------------------------------------
+
+TextOf = Callable[[str], "tuple[list[str], list[str]] | None"]
+
+
+def redact_changes(files: Iterable[ChangedFile], *, head: TextOf, base: TextOf,
+                   redact: Callable[[str, str], str]) -> list[ChangedFile]:
+    """``files`` with every patch as the model may see it: a content line takes its line of the redacted whole file
+    (``head(path)`` / ``base(path)`` give a file's raw and redacted lines, or None), so a secret is found with all of
+    its file around it (a private key block, a multi-line string) and the path's own rules apply (``.env``,
+    ``.netrc``); a line the file does not hold as the diff says is redacted with its hunk (``redact(text, path)``).
+    Headers and hunk titles go through ``redact`` too. Line counts never change, so ranges and hunks stay valid."""
+    out = []
+    for changed in files:
+        if not changed.patch:
+            out.append(changed)
+            continue
+        new_side = head(changed.path) if changed.status != "deleted" else None
+        old_side = base(changed.old_path or changed.path) if changed.status != "added" else None
+        patch = _redact_patch(changed.patch, changed.path, new_side, old_side, redact)
+        out.append(dataclasses.replace(changed, patch=patch))
+    return out
+
+
+def _redact_patch(patch: str, path: str, new_side: tuple[list[str], list[str]] | None,
+                  old_side: tuple[list[str], list[str]] | None, redact: Callable[[str, str], str]) -> str:
+    lines = patch.splitlines(keepends=True)
+    out: list[str] = []
+    at = 0
+    header: list[str] = []
+    while at < len(lines) and not _HUNK.match(lines[at]):
+        header.append(lines[at])
+        at += 1
+    out.append(redact("".join(header), path))
+    while at < len(lines):
+        match = _HUNK.match(lines[at])
+        assert match is not None
+        title = lines[at]
+        out.append(title[:match.end()] + redact(title[match.end():], path))
+        at += 1
+        body = []
+        while at < len(lines) and not _HUNK.match(lines[at]):
+            body.append(lines[at])
+            at += 1
+        out.extend(_redact_hunk(body, path, int(match.group(1)), int(match.group(3)), old_side, new_side, redact))
+    return "".join(out)
+
+
+def _redact_hunk(body: list[str], path: str, old_start: int, new_start: int,
+                 old_side: tuple[list[str], list[str]] | None, new_side: tuple[list[str], list[str]] | None,
+                 redact: Callable[[str, str], str]) -> list[str]:
+    """The hunk's lines, each content line redacted (see ``redact_changes``)."""
+    parsed = []  # (prefix, content, ending, old line or None, new line or None)
+    old_line, new_line = old_start, new_start
+    for raw in body:
+        ending = "\n" if raw.endswith("\n") else ""
+        text = raw[:len(raw) - len(ending)]
+        prefix, content = (text[:1], text[1:]) if text[:1] in ("+", "-", " ") else ("", text)
+        old = new = None
+        if prefix in ("-", " "):
+            old, old_line = old_line, old_line + 1
+        if prefix in ("+", " "):
+            new, new_line = new_line, new_line + 1
+        parsed.append((prefix, content, ending, old, new))
+    fallback_old = _side_fallback(parsed, 3, old_side, path, redact)
+    fallback_new = _side_fallback(parsed, 4, new_side, path, redact)
+    out = []
+    for index, (prefix, content, ending, old, new) in enumerate(parsed):
+        if not prefix:  # "\ No newline at end of file", or a line of unknown shape
+            out.append(redact(content, path) + ending)
+            continue
+        shown = []
+        for number, side, fallback in ((new, new_side, fallback_new), (old, old_side, fallback_old)):
+            if number is not None:
+                from_file = _from_file(side, number, content)
+                shown.append(from_file if from_file is not None else fallback[index])
+        # a context line is in both files: it shows redacted when either side finds a secret on it
+        out.append(prefix + next((s for s in shown if s != content), content) + ending)
+    return out
+
+
+def _from_file(side: tuple[list[str], list[str]] | None, number: int, content: str) -> str | None:
+    if side is None or not 1 <= number <= len(side[0]) or side[0][number - 1].rstrip("\r") != content.rstrip("\r"):
+        return None
+    return side[1][number - 1]
+
+
+def _side_fallback(parsed: list[tuple[str, str, str, int | None, int | None]], field: int,
+                   side: tuple[list[str], list[str]] | None, path: str,
+                   redact: Callable[[str, str], str]) -> dict[int, str]:
+    """One side of a hunk (``field`` 3: old lines, 4: new lines) redacted as one text, when some line of it is
+    not in the file as read: index in the hunk -> redacted content."""
+    indices = [i for i, p in enumerate(parsed) if p[field] is not None]
+    if all(_from_file(side, parsed[i][field], parsed[i][1]) is not None for i in indices):  # type: ignore[arg-type]
+        return {}
+    shown = redact("\n".join(parsed[i][1] for i in indices), path).split("\n")
+    return dict(zip(indices, shown))

@@ -32,7 +32,14 @@ from repo_auditor.findings import Coverage, Finding, RepoInfo, Report, Severity
 from repo_auditor.findings.categories import CATEGORIES
 from repo_auditor.findings.support import Judge, check_support
 from repo_auditor.findings.verify import dedupe, rank, verify_findings
-from repo_auditor.review.diff import DEFAULT_DIFF_BUDGET_CHARS, ReviewPlan, parse_diff, plan_review
+from repo_auditor.review.diff import (
+    DEFAULT_DIFF_BUDGET_CHARS,
+    ChangedFile,
+    ReviewPlan,
+    parse_diff,
+    plan_review,
+    redact_changes,
+)
 from repo_auditor.review.inline import InlineComment, plan_inline
 from repo_auditor.review.marker import Marker
 from repo_auditor.review.rules import Rule, load_rules, rules_prompt
@@ -113,7 +120,8 @@ class ReviewResult:
     def run_properties(self) -> dict[str, Any]:
         """What produced the review, for SARIF's ``run.properties``."""
         return {"model": self.model, "subModel": self.sub_model, "promptVersion": self.prompt_version,
-                "focus": self.focus, "baseCommit": self.base_sha, "headCommit": self.head_sha}
+                "focus": self.focus, "baseCommit": self.base_sha, "headCommit": self.head_sha,
+                "redaction": "on" if self.report.redaction else "off"}
 
     def marker(self) -> Marker:
         verified = self.report.verified_findings
@@ -173,19 +181,21 @@ def review(
     trace: str | None = None,
     on_step: Callable[..., None] | None = None,
     judge: Judge | None = None,
+    redact: bool = True,
 ) -> ReviewResult:
     """Review the change from the merge base of ``base`` and ``head`` (default: HEAD) to ``head``; see the module
     docstring. ``repo`` is a folder or a Repository opened at the head. ``explorer_factory(tools, budgets)`` returns
     the exploring module, called with ``repo_tree``, ``question``, ``diff`` and ``changed_files`` and returning a
     Prediction with ``answer`` and ``findings`` (default: an RLM on ReviewSignature). ``judge`` checks whether
-    located claims are supported (default: ``sub_lm`` when given; see ``repo_auditor.findings.support``)."""
+    located claims are supported (default: ``sub_lm`` when given; see ``repo_auditor.findings.support``).
+    ``redact=False`` turns the secret redactor off (for the tools, the diff, the changed files and the evidence)."""
     from repo_auditor.repository import Repository
 
     prompt = focus_prompt(focus, question)
     options = dict(focus=focus, lm=lm, sub_lm=sub_lm, budgets=budgets, diff_budget_chars=diff_budget_chars,
                    previous=previous, synthesize=synthesize, explorer_factory=explorer_factory,
                    interpreter=interpreter, verbose=verbose, trace=trace, on_step=on_step,
-                   judge=judge if judge is not None else sub_lm)
+                   judge=judge if judge is not None else sub_lm, redact=redact)
     if isinstance(repo, Repository):
         return _review(repo, base, prompt, **options)
     with Repository.open(repo, ref=head or "HEAD") as opened:
@@ -195,14 +205,22 @@ def review(
 def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, sub_lm: Any, budgets: Budgets,
             diff_budget_chars: int, previous: Marker | None, synthesize: bool,
             explorer_factory: Callable[..., Any] | None, interpreter: Any, verbose: bool, trace: str | None,
-            on_step: Callable[..., None] | None, judge: Judge | None) -> ReviewResult:
+            on_step: Callable[..., None] | None, judge: Judge | None, redact: bool) -> ReviewResult:
+    from repo_auditor.tools.view import RedactedView
+
     if repo.commit is None:
         raise ConfigurationError(f"{repo.root} has no commits to review; commit the change first")
     head_sha = repo.commit
     merge_base = repo.merge_base(base, head_sha)
     flags = _flags_lookup(repo)
-    changes = plan_review(parse_diff(repo.diff(merge_base, head_sha)), budget_chars=diff_budget_chars,
-                          flags_for=flags)
+    view = RedactedView(repo) if redact else None  # what the model, the judge and the report see of the head tree
+    source = view if view is not None else repo
+
+    def changed_since(commit: str) -> list[ChangedFile]:
+        files = parse_diff(repo.diff(commit, head_sha))
+        return files if view is None else _shown_changes(files, view, repo, commit)
+
+    changes = plan_review(changed_since(merge_base), budget_chars=diff_budget_chars, flags_for=flags)
     base_sha = repo.resolve_commit(base)
     rules = load_rules(repo, base_sha, changes.by_path)
     suppressions, suppression_notes = load_suppressions(repo, base_sha)
@@ -217,7 +235,7 @@ def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, su
         elif repo.is_ancestor(previous.head, head_sha):
             since = previous.head
             # a merge of the base branch into the PR brings in files the PR does not change: leave those out
-            recent = [c for c in parse_diff(repo.diff(previous.head, head_sha)) if c.path in changes.by_path]
+            recent = [c for c in changed_since(previous.head) if c.path in changes.by_path]
             plan = plan_review(recent, budget_chars=diff_budget_chars, flags_for=flags)
         else:
             notes.append(f"the previously reviewed head {previous.head[:12]} is not an ancestor of "
@@ -227,8 +245,9 @@ def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, su
         auditor = RepoAuditor(
             lm=lm, sub_lm=sub_lm, budgets=budgets, synthesizer="model" if synthesize else None,
             explorer_factory=_with_diff(plan, explorer_factory or _rlm_factory(
-                lm=lm, sub_lm=sub_lm, verbose=verbose, trace=trace, on_step=on_step, interpreter=interpreter)),
-            verbose=verbose, trace=trace, on_step=on_step, interpreter=interpreter,
+                lm=lm, sub_lm=sub_lm, verbose=verbose, trace=trace, on_step=on_step, interpreter=interpreter),
+                view),
+            redact=redact, verbose=verbose, trace=trace, on_step=on_step, interpreter=interpreter,
         )
         try:
             report = auditor(repo, prompt)
@@ -237,18 +256,18 @@ def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, su
     else:
         what = "no new commits since the last review" if since == head_sha else "no reviewable changes"
         report = Report(question=prompt, answer=f"Nothing for the model to review: {what}.", findings=(),
-                        coverage=Coverage(files_total=len(repo.files)),
+                        coverage=Coverage(files_total=len(repo.files)), redaction=redact,
                         repo=RepoInfo.from_remote(str(repo.root), repo.ref, repo.commit, repo.remote_url()))
     kept: list[Finding] = []
     resolved = 0
     if previous is not None and since is not None:
-        for finding in verify_findings(previous.findings, repo):
+        for finding in verify_findings(previous.findings, source):
             if finding.verified is True:
                 kept.append(finding)
             else:
                 resolved += 1
     findings, suppressed = apply_suppressions(rank(dedupe([*report.findings, *kept])), suppressions)
-    findings = rank(check_support(findings, repo, judge=None if interrupted else judge))
+    findings = rank(check_support(findings, source, judge=None if interrupted else judge))
     findings = [dataclasses.replace(f, on_changed_line=changes.touches(f.location.path, f.location.line,
                                                                        f.location.end_line)) for f in findings]
     report = dataclasses.replace(report, findings=tuple(findings),
@@ -257,7 +276,7 @@ def _review(repo: Repository, base: str, prompt: str, *, focus: str, lm: Any, su
                         head_sha=head_sha, focus=focus, incremental_from=since, kept=len(kept), resolved=resolved,
                         rules=tuple(rules), suppressed=tuple(suppressed), model=getattr(lm, "model", None),
                         sub_model=getattr(sub_lm, "model", None), prompt_version=prompt_version(),
-                        inline=tuple(plan_inline(findings, changes, repo)))
+                        inline=tuple(plan_inline(findings, changes, source)))
     if interrupted is not None:
         raise RunInterruptedError("interrupted; the partial review holds the work done so far",
                                   report=result) from interrupted
@@ -286,11 +305,36 @@ def _rlm_factory(**options: Any) -> Callable[[Any, Budgets], Any]:
     return factory
 
 
-def _with_diff(plan: ReviewPlan, factory: Callable[[Any, Budgets], Any]) -> Callable[[Any, Budgets], Any]:
-    """A RepoAuditor explorer factory whose explorer also receives ``diff`` and ``changed_files``."""
+def _shown_changes(files: list[ChangedFile], view: Any, repo: Repository, base: str) -> list[ChangedFile]:
+    """The changed files with their patches as the model may see them: each content line from the redacted head
+    file (the view) or the redacted base file (``base``), see ``diff.redact_changes``."""
+    from repo_auditor.tools.redaction import redact
+    from repo_auditor.tools.view import MAX_READ_BYTES
+
+    def base_lines(path: str) -> tuple[list[str], list[str]] | None:
+        data = repo.read_at(base, path, max_bytes=MAX_READ_BYTES)
+        if data is None or b"\0" in data[:8192]:
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+        return text.split("\n"), redact(text, path).split("\n")
+
+    return redact_changes(files, head=view.lines, base=base_lines, redact=redact)
+
+
+def _with_diff(plan: ReviewPlan, factory: Callable[[Any, Budgets], Any],
+               view: Any = None) -> Callable[[Any, Budgets], Any]:
+    """A RepoAuditor explorer factory whose explorer also receives ``diff`` and ``changed_files`` (their paths
+    through the ``view`` when redacting; the diff was redacted when it was read)."""
+    changed_files = [p.to_dict() for p in plan.files]
+    if view is not None:
+        for item in changed_files:
+            item["path"] = view.name(item["path"])
+            item["old_path"] = item["old_path"] and view.name(item["old_path"])
 
     def bound(tools: Any, budgets: Budgets) -> Any:
-        return functools.partial(factory(tools, budgets), diff=plan.diff,
-                                 changed_files=[p.to_dict() for p in plan.files])
+        return functools.partial(factory(tools, budgets), diff=plan.diff, changed_files=changed_files)
 
     return bound

@@ -807,3 +807,23 @@ def redact(text: str, path: str | None = None) -> str:
     if not text:
         return text
     return apply_spans(text, redacted_spans(text, path))
+
+
+def redact_data(value: Any) -> Any:
+    """A copy of ``value`` (JSON-like data: dicts, lists, tuples, text, numbers) with every text redacted; dict keys
+    too. Each distinct text is scanned once (an inventory repeats the same paths many times)."""
+    seen: dict[str, str] = {}
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            shown = seen.get(item)
+            if shown is None:
+                shown = seen[item] = redact(item)
+            return shown
+        if isinstance(item, dict):
+            return {walk(k): walk(v) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return type(item)(walk(v) for v in item)
+        return item
+
+    return walk(value)

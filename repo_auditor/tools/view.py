@@ -66,6 +66,16 @@ class RedactedView:
         except UnicodeDecodeError:
             return data.decode("latin-1"), "latin-1"
 
+    def lines(self, path: str) -> tuple[list[str], list[str]] | None:
+        """The raw and the redacted lines of file ``path`` (the same count), or None when it is not a text file of
+        the repository (the review's diff takes each content line of a changed file from here)."""
+        assert self.repo is not None
+        entry = self.repo.get(path)
+        if entry is None or entry.binary:
+            return None
+        text = self._read(entry)[0]
+        return text.split("\n"), self.redacted_text(entry, text).split("\n")
+
     def redacted_text(self, entry: FileEntry, text: str) -> str:
         """The whole file as the model may see it."""
         return apply_spans(text, self.spans(entry, text))

@@ -239,3 +239,23 @@ def test_auto_strategy_answers_a_small_repository_directly(runner, server, shop)
     assert "2 findings, 1 verified: 1 high" in out
     assert "| Strategy | direct answer" in out and "| Why this strategy | the " in out
     assert "fit the model's window (16,000 tokens" in out
+
+
+def test_no_redact_is_explicit_and_written_into_the_report(runner, server, shop):
+    script_exploration(server)
+    result = audit(runner, server, shop.path, "--no-redact")
+    assert result.exit_code == 0, result.stderr
+    assert ENV_SECRET in json.dumps([r.body for r in server.chat_requests])  # off means off
+    out = result.stdout
+    assert "> **Warning: secret redaction was OFF for this run (`--no-redact`).**" in out.split("## Answer")[0]
+    assert "| Secret redaction | **off** (`--no-redact`) |" in out.split("## What ran", 1)[1]
+    script_exploration(server)
+    data = json.loads(audit(runner, server, shop.path, "--no-redact", "--format", "json").stdout)
+    jsonschema.Draft202012Validator(report_schema()).validate(data)
+    assert data["redaction"] == "off"
+
+
+def test_redaction_is_on_by_default_and_said_so(runner, server, shop):
+    script_exploration(server)
+    out = audit(runner, server, shop.path).stdout
+    assert "| Secret redaction | on |" in out and "Warning: secret redaction" not in out

@@ -103,6 +103,15 @@ def test_the_repository_cannot_choose_the_model_endpoint_or_outputs(home, repo):
     assert "[aliases]" in text
 
 
+def test_the_repository_cannot_turn_redaction_off(home, repo):
+    write(repo / ".repo-auditor.toml", "redact = false\n")
+    cfg = resolve(home, repo)
+    assert cfg.redact is True and cfg.sources["redact"] == "default"
+    assert any("redact (an audited repository may not set it" in note for note in cfg.ignored)
+    assert resolve(home, repo, {"redact": False}).redact is False  # the user's flag does
+    assert resolve(home, repo, REPO_AUDITOR_REDACT="off").redact is False  # and the user's environment
+
+
 def test_the_repository_cannot_raise_budgets_through_pyproject(home, repo):
     """A target's pyproject.toml used to raise max_iterations; now it can only lower."""
     write(repo / "pyproject.toml", "[tool.repo_auditor]\nmax_iterations = 500\nmax_llm_calls = 10\n"

@@ -66,7 +66,7 @@ def test_key_sets_are_stable():
     data = make_report(sample_findings()).to_dict()
     assert list(data) == ["schema_version", "tool", "generated_at", "question", "answer", "repository", "summary",
                           "findings", "rejected_findings", "notes", "partial", "stopped", "coverage", "usage", "run",
-                          "trajectory"]
+                          "redaction", "trajectory"]
     assert list(data["findings"][0]) == ["id", "title", "severity", "location", "reported_location", "url",
                                          "evidence", "explanation", "verified", "verification_note",
                                          "on_changed_line", "notes", "category", "code_fingerprint", "suggestion",
