@@ -209,18 +209,11 @@ def to_error(failure: Failure, model: str, attempts: int) -> LMError:
             f"prefix, e.g. openai/gpt-4o or anthropic/claude-sonnet-4-5",
             model=model,
         )
-    if failure.kind == "empty":
+    if failure.kind in ("empty", "response"):
+        what = (f"the provider's replies had no choices after {attempts} attempt{'s' if attempts != 1 else ''}"
+                if failure.kind == "empty" else f"malformed reply from the provider ({failure.detail})")
         return LMResponseError(
-            f"{model}: the provider's replies had no choices after {attempts} attempt{'s' if attempts != 1 else ''}"
-            f"; check that api_base points at an OpenAI-compatible server, or retry later",
-            model=model,
-        )
-    if failure.kind == "response":
-        return LMResponseError(
-            f"{model}: malformed reply from the provider ({failure.detail}); "
-            f"check that api_base points at an OpenAI-compatible server, or retry later",
-            model=model,
-        )
+            f"{model}: {what}; check that api_base points at an OpenAI-compatible server, or retry later", model=model)
     if failure.kind == "retry":
         return LMConnectionError(
             f"{model}: provider failing after {attempts} attempt{'s' if attempts != 1 else ''} "
