@@ -434,10 +434,11 @@ def _parse_location(data: dict[str, Any]) -> Location | str:
         path = path[2:].lstrip("/")
     if not path or len(path) > MAX_PATH_CHARS or "\0" in path or "\n" in path:
         return "'path' is not a file path (too long, or contains NUL or newline characters)"
-    if line is None and ":" in path and not re.match(r"^[A-Za-z]:[\\/]", path):
-        match = _LOCATION_TEXT.match(path)  # "a.py:10-20" given as the path
+    if ":" in path and not re.match(r"^[A-Za-z]:[\\/]", path):
+        match = _LOCATION_TEXT.match(path)  # "a.py:10-20" given as the path, with or without a separate line
         if match and match["start"]:
-            path, line, end = match["path"].strip(), match["start"], end if end is not None else match["end"]
+            path = match["path"].strip()
+            line, end = (match["start"], end if end is not None else match["end"]) if line is None else (line, end)
     start_n, end_n = _line_range(line)
     if isinstance(start_n, str):
         return start_n

@@ -33,6 +33,10 @@ from repo_auditor.findings.finding import Finding, Location, clean_evidence, par
 from repo_auditor.findings.report import Coverage, ModelUsage, RepoInfo, Report
 from repo_auditor.tools.paths import normalize_path
 
+# A finding whose evidence is not in the cited file is looked for in the other files only in repositories this small
+# (reading every file per such finding); bigger files are skipped (generated data, not code a finding quotes).
+MAX_FILES_FOR_FILE_MOVE = 2_000
+MAX_BYTES_FOR_FILE_MOVE = 1_000_000
 DEFAULT_WINDOW = 30  # lines either side of the cited line in which moved evidence is still "the same place"
 MAX_FILLED_LINES = 20  # cited lines shown as evidence when the model quoted none
 MAX_ELISION_GAP = 500  # lines an "..." elision may stand for
@@ -149,7 +153,39 @@ def _verify(finding: Finding, repo: SourceTree, window: int, cache: dict[str, li
     if path_note:
         note = f"{path_note}; {result.verification_note}" if result.verification_note else path_note
         result = replace(result, verification_note=note)
+    if result.verified is False and not path_note:
+        return _found_in_another_file(result, path, repo, cache) or result
     return result
+
+
+def _found_in_another_file(finding: Finding, cited_path: str, repo: SourceTree,
+                           cache: dict[str, list[str] | str]) -> Finding | None:
+    """The finding moved to the one other file whose lines hold its evidence exactly once (small models quote the
+    right code under the wrong file), or None. Searched only in repositories of up to ``MAX_FILES_FOR_FILE_MOVE``
+    files; the note keeps the cited place."""
+    files = [e for e in getattr(repo, "files", ()) if not getattr(e, "binary", False)]
+    if len(files) > MAX_FILES_FOR_FILE_MOVE or len(" ".join(finding.evidence.split())) < MIN_EVIDENCE_CHARS:
+        return None
+    chunks = _evidence_chunks(finding.evidence)
+    found: list[tuple[str, _Span]] = []
+    for entry in files:
+        if entry.path == cited_path or getattr(entry, "size", 0) > MAX_BYTES_FOR_FILE_MOVE:
+            continue
+        if entry.path not in cache:
+            cache[entry.path] = _read_lines(entry.path, repo)
+        lines = cache[entry.path]
+        if isinstance(lines, str):
+            continue
+        found += [(entry.path, span) for span in _find(chunks, lines)]
+        if len(found) > 1:
+            return None  # ambiguous: the finding stays where the model put it, unverified
+    if len(found) != 1:
+        return None
+    path, span = found[0]
+    cited = finding.reported_location or finding.location
+    where = f"{cited.path}:{cited.line}" if cited.line else cited.path
+    return finding.with_verification(True, f"moved from {where} to {path}:{span.start}: the evidence is there, not in "
+                                         f"the cited file", location=span.location(path), reported_location=cited)
 
 
 @dataclass(frozen=True)

@@ -266,11 +266,51 @@ def _find_json_object(text: str, names: set[str] | None) -> dict[str, Any] | Non
             return value
     # Near-JSON from small models: Python literals (None, True, single quotes), or JSON with a Python quirk.
     starts = [m.start() for _, m in zip(range(MAX_JSON_STARTS), re.finditer(r"\{", text))]
-    for candidate in [*candidates, *(_balanced(text, start) for start in starts)]:
+    spans = [*candidates, *(_balanced(text, start) for start in starts)]
+    for candidate in spans:
         value = _python_literal(candidate) if candidate else None
         if isinstance(value, dict) and (names is None or names & value.keys()):
             return value
+    # JSON with a quote left unescaped inside a string (a small model quoting code: "evidence": "x = "a" % b").
+    for candidate in candidates:
+        try:
+            value = json.loads(_escape_stray_quotes(candidate))
+        except ValueError:
+            continue
+        if isinstance(value, dict) and (names is None or names & value.keys()):
+            return value
     return None
+
+
+def _escape_stray_quotes(text: str) -> str:
+    """Escape each double quote inside a JSON string that cannot end it: one not followed (after spaces) by ``,``,
+    ``}``, ``]``, ``:`` or the end of the text; and drop ``// ...`` comments outside strings (small models annotate)."""
+    out: list[str] = []
+    in_string = escaped = False
+    skip_to_newline = False
+    for i, char in enumerate(text):
+        if skip_to_newline:
+            if char != "\n":
+                continue
+            skip_to_newline = False
+        if not in_string and char == "/" and text[i + 1:i + 2] == "/":
+            skip_to_newline = True
+            continue
+        if in_string and escaped:
+            escaped = False
+        elif in_string and char == "\\":
+            escaped = True
+        elif char == '"':
+            if not in_string:
+                in_string = True
+            else:
+                rest = text[i + 1:].lstrip()
+                if rest and rest[0] not in ",}]:":
+                    out.append("\\")
+                else:
+                    in_string = False
+        out.append(char)
+    return "".join(out)
 
 
 _JSON_WORDS = {"null": None, "true": True, "false": False}

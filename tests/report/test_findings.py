@@ -76,6 +76,7 @@ def test_severities_are_ordered_and_print_lowercase():
         ({"location": "a.py"}, Location("a.py")),
         ({"location": {"file": "a.py", "line": 3}}, Location("a.py", 3)),
         ({"path": "a.py:12"}, Location("a.py", 12)),
+        ({"path": "app/db.py:9", "line": "8"}, Location("app/db.py", 8)),  # the 1.5B model: both, a line apart
         ({"path": "a.py", "line": 12.0}, Location("a.py", 12)),
         ({"PATH": "a.py", "Line": 5}, Location("a.py", 5)),
     ],

@@ -234,3 +234,18 @@ def test_findings_invented_by_the_synthesizer_are_still_verified(tree):
                           synthesizer=synthesizer)
     assert [f.verified for f in report.findings] == [False]
     assert report.verified_count == 0 and report.headline() == "1 finding, none verified"
+
+
+def test_evidence_quoted_under_the_wrong_file_moves_to_the_one_file_that_holds_it(tree):
+    # The 1.5B model's habit on fixtures/audit_repo: the right line of code, cited under its caller's file.
+    result = verify_one(tree, path="src/util/helpers.py", line=1, evidence=MD5_LINE)
+    assert result.verified is True
+    assert result.location == Location("src/auth.py", 8)
+    assert result.reported_location == Location("src/util/helpers.py", 1)
+    assert result.verification_note.startswith("moved from src/util/helpers.py:1 to src/auth.py:8")
+
+
+def test_evidence_in_several_other_files_is_not_moved():
+    tree = FakeTree({"a.py": "x = 1\n", "b.py": "token = compute_token()\n", "c.py": "token = compute_token()\n"})
+    result = verify_one(tree, path="a.py", line=1, evidence="token = compute_token()")
+    assert result.verified is False and result.location == Location("a.py", 1)

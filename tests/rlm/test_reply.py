@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repo_auditor.rlm.reply import OUTPUT_GUESS_NOTE, ExtractError, extract_outputs, parse_reply
+from repo_auditor.rlm.reply import OUTPUT_GUESS_NOTE, ExtractError, extract_json_object, extract_outputs, parse_reply
 
 FENCE = "```"
 
@@ -135,6 +135,27 @@ NAMES = ["answer", "count"]
 )
 def test_extract_outputs(reply, expected):
     assert extract_outputs(reply, NAMES) == expected
+
+
+# The 1.5B model's direct answer on fixtures/audit_repo (2026-12-02, tools/eval): right answer, right line, but the
+# quoted code's inner quote left unescaped, so it was not JSON.
+QWEN_DIRECT_REPLY = (
+    f'{FENCE}json\n{{\n  "answer": "The user input is passed to SQL without parameters in `find_user` (app/db.py:9).",'
+    '\n  "findings": [\n    {\n      "title": "SQL Injection Risk",\n      "severity": "high",\n'
+    '      "path": "app/db.py:9",\n      "line": "9",\n'
+    '      "evidence": "query = \\"SELECT * FROM users WHERE name = \'%s\'" % name",\n'
+    f'      "explanation": "name is inserted into the query."\n    }}\n  ]\n}}\n{FENCE}'
+)
+
+
+@pytest.mark.parametrize(("reply", "evidence"), [
+    (QWEN_DIRECT_REPLY, "query = \"SELECT * FROM users WHERE name = '%s'\" % name"),
+    ('{"answer": "a", "findings": [{"evidence": "say "hi" to them", "line": 1}]}', 'say "hi" to them'),
+    ('{"answer": "a", "findings": [{"evidence": "x = 1", // copied exactly\n "line": 1}]}', "x = 1"),
+])
+def test_json_with_an_unescaped_quote_inside_a_string_is_read(reply, evidence):
+    data = extract_json_object(reply)
+    assert data["findings"][0]["evidence"] == evidence
 
 
 @pytest.mark.parametrize("reply", ["no idea", '{"unrelated": 1}', "SUBMIT(answer=compute())", ""])
