@@ -50,6 +50,7 @@ def pem(label: str) -> str:
 
 HEX = "0123456789abcdef"
 AWS_ID = "AK" + "IA" + rand("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+AWS_ID_LETTERS = "AK" + "IA" + rand(string.ascii_uppercase, 16)  # no digit: about 3.6% of real ids
 AWS_SECRET = rand(ALNUM + "+/", 40)
 GITHUB = "gh" + "p_" + rand(ALNUM, 36)
 SLACK = "xo" + "xb-" + rand(string.digits, 11) + "-" + rand(string.digits, 13) + "-" + rand(ALNUM, 24)
@@ -73,6 +74,8 @@ ENTROPY = rand(ALNUM, 32)
 # (family, path, text with the secret, the secret, text that must survive)
 PLANTED = [
     ("aws_access_key", "src/s3.py", f'AWS_KEY_ID = "{AWS_ID}"', AWS_ID, "AWS_KEY_ID = "),
+    ("aws_access_key_letters", "src/s3.py", f'AWS_ACCESS_KEY_ID = "{AWS_ID_LETTERS}"', AWS_ID_LETTERS,
+     "AWS_ACCESS_KEY_ID = "),
     ("aws_secret_key", ".aws/credentials", f"[default]\naws_secret_access_key = {AWS_SECRET}\n", AWS_SECRET,
      "aws_secret_access_key = "),
     ("github", "src/gh.py", f'GITHUB = "{GITHUB}"', GITHUB, "GITHUB = "),
