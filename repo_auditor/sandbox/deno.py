@@ -362,13 +362,13 @@ class DenoInterpreter:
         snap = None
         if self._use_snapshot:
             folder = self._snapshot_dir or cache_dir("sandbox")
-            folder.mkdir(parents=True, exist_ok=True)
-            snap = snapshot.snapshot_path(folder, runtime)
-            if not snapshot.is_intact(snap):
-                try:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                snap = snapshot.snapshot_path(folder, runtime)
+                if not snapshot.is_intact(snap):
                     self.last_snapshot_build_seconds = snapshot.build(runtime, snap)
-                except OSError:  # the snapshot cannot be written (a full disk): start without one, slower
-                    snap = None
+            except OSError:  # the snapshot cannot be written (a full disk, no folder): start without one, slower
+                snap = None
         try:
             self._spawn(runtime, snap)
         except SandboxStartError:

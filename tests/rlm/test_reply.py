@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from repo_auditor.rlm.reply import OUTPUT_GUESS_NOTE, ExtractError, extract_json_object, extract_outputs, parse_reply
+from repo_auditor.rlm.reply import (
+    OUTPUT_GUESS_NOTE,
+    ExtractError,
+    extract_json_object,
+    extract_outputs,
+    parse_reply,
+)
 
 FENCE = "```"
 
