@@ -215,11 +215,32 @@ def _secret_value(name: str, value: str, sep: str = "=") -> bool:
         if _KEYWORD_WORD.search(value):
             return False
         return bool(_PASSWORD_NAME.search(name)) and sep.strip() not in ("==", "!=", ",", "===", "!==") \
-            and len(value) >= 4 and not value.isupper() and not _CAMEL.search(value)
+            and len(value) >= 4 and not value.isupper() and not (_CAMEL.search(value) and _reads_as_words(value))
     return True
 
 
 _CAMEL = re.compile(r"[a-z][A-Z]|^[A-Z][a-z]+[A-Z]|_")
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+
+
+def _reads_as_words(value: str) -> bool:
+    """Whether a camel or snake name splits into words (``dbPassword``, ``get_XML_value``), not the case soup of
+    a random password (``vMqaoHwAivFsZMLFGlXiGGzg`` splits into ten pieces averaging 2.4 letters; ``Pslddz`` and
+    ``Tg`` have no vowel)."""
+    words = _WORDS.findall(value)
+    if not words or sum(map(len, words)) < 3 * len(words) or sum(len(w) == 1 for w in words) > 1:
+        return False
+    spoken = [w for w in words if not w.isupper()]
+    acronyms = [w for w in words if w.isupper() and len(w) > 1]
+    # Http, Xml, Sql: short capitalised abbreviations are the only words without a vowel
+    vowelless = [w for w in spoken if not _VOWEL.search(w)]
+    return all(3 <= len(w) <= 4 and w[0].isupper() for w in vowelless) and len(vowelless) <= 2 \
+        and not any(_CONSONANTS.search(w) for w in spoken) \
+        and all(len(w) <= 5 for w in acronyms) and (len(acronyms) <= 1 or not spoken)
+
+
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")
+_CONSONANTS = re.compile(r"[^aeiouyAEIOUY]{5}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
