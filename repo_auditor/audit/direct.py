@@ -24,6 +24,7 @@ from repo_auditor.rlm.lm import Usage
 from repo_auditor.rlm.prediction import Prediction
 from repo_auditor.rlm.reply import extract_json_object
 from repo_auditor.rlm.settings import takes_max_tokens
+from repo_auditor.rlm.trace import NullTrace, TraceWriter
 from repo_auditor.tools.redaction import redact
 
 STRATEGIES = ("auto", "rlm", "direct")
@@ -133,8 +134,9 @@ class DirectExplorer:
     says so."""
 
     def __init__(self, repo: Any, lm: Any, *, redact: bool = True, max_reply_tokens: int | None = None,
-                 prompt: str = DIRECT_PROMPT):
+                 prompt: str = DIRECT_PROMPT, trace: str | None = None):
         self.template = prompt
+        self.trace = trace
         self.repo = repo
         self.lm = lm
         self.redact = redact
@@ -147,10 +149,30 @@ class DirectExplorer:
         self.prompt = self.template.format(question=question, files=render_files(self.repo, self.redact))
         capped = self.max_reply_tokens is not None and takes_max_tokens(self.lm)
         cap = {"max_tokens": self.max_reply_tokens} if capped else {}
-        completion = self.lm.complete([{"role": "user", "content": self.prompt}], **cap)
+        messages = [{"role": "user", "content": self.prompt}]
+        writer = TraceWriter(self.trace) if self.trace else NullTrace()
+        try:
+            writer.write("run_start", signature="direct: repo_tree, question -> answer, findings",
+                         inputs={"question": f"str, {len(question)} chars"}, model=getattr(self.lm, "model", None),
+                         limits=cap)
+            writer.write("request", iteration=1, model=getattr(self.lm, "model", None), messages=messages,
+                         purpose="direct")
+            completion = self.lm.complete(messages, **cap)
+            writer.write("reply", iteration=1, text=completion.text, prompt_tokens=completion.prompt_tokens,
+                         completion_tokens=completion.completion_tokens, cost=completion.cost,
+                         finish_reason=completion.finish_reason,
+                         duration=round(time.perf_counter() - started, 4))
+        except BaseException as exc:
+            writer.write("run_error", error=f"{type(exc).__name__}: {exc}")
+            writer.close()
+            raise
         usage = Usage()
         usage.add(completion)
         answer, findings = self._read(completion.text)
+        writer.write("run_end", finished_by="submit", extracted=False, outputs={"answer": answer, "findings": findings},
+                     usage=usage.to_dict(),
+                     duration=round(time.perf_counter() - started, 4))
+        writer.close()
         return Prediction(outputs={"answer": answer, "findings": findings}, usage=usage, root_usage=usage,
                           finished_by="submit", iterations=1, duration=round(time.perf_counter() - started, 4))
 

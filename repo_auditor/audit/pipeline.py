@@ -231,7 +231,7 @@ class RepoAuditor:
         choice = choose_strategy(self.strategy, repo, getattr(lm, "model", None), self.budgets.max_reply_tokens)
         direct = choice.name == "direct"
         explorer = (DirectExplorer(repo, lm, redact=self.redact, max_reply_tokens=self.budgets.max_reply_tokens,
-                                   prompt=self.prompts["direct"]) if direct else self.explorer_factory(tools, self.budgets))
+                                   prompt=self.prompts["direct"], trace=self.trace) if direct else self.explorer_factory(tools, self.budgets))
         interrupted: KeyboardInterrupt | None = None
         try:
             file_tree = repo.file_tree(FILE_TREE_BUDGET_CHARS)

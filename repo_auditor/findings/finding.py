@@ -254,7 +254,10 @@ class Finding:
         severity, note = Severity.parse(_first(data, "severity", "sev", "level", "risk", "priority"))
         if note:
             notes.append(note)
-        evidence = _text(_first(data, "evidence", "code", "snippet", "quote", "cited_code", "excerpt"))
+        evidence = _first(data, "evidence", "code", "snippet", "quote", "cited_code", "excerpt")
+        if isinstance(evidence, (list, tuple)) and len(evidence) > 1 and all(isinstance(v, str) for v in evidence):
+            evidence = "\n...\n".join(evidence)  # a list of quoted lines: in this order, not necessarily adjacent
+        evidence = _text(evidence)
         evidence = clean_evidence(evidence)
         evidence, evidence_note = _cap_evidence(evidence)
         if evidence_note:

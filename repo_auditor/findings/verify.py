@@ -253,9 +253,26 @@ def _place(finding: Finding, lines: list[str], window: int) -> Finding:
         return finding.with_verification(None, "the quoted evidence is too short to check")
 
     spans = _find(chunks, lines)
-    if not spans:
+    if not spans:  # the code quoted with the other quote marks ('x' for "x") is still the code
+        spans = _find([[_unquoted(line) for line in chunk] for chunk in chunks], [_unquoted(line) for line in lines])
+        if spans:
+            placed = _place_spans(finding, spans, lines, window)
+            if placed.verified:
+                first = placed.location.line
+                shown = "\n".join(lines[first - 1: min(placed.location.last_line, first + MAX_FILLED_LINES - 1)])
+                placed = placed.with_verification(True, f"{placed.verification_note}; quoted with other quote marks, "
+                                                  "the code is shown", evidence=shown)
+            return placed
         note = f"evidence not found in {path}" + (f"; {eof_note}" if past_end else "")
         return finding.with_verification(False, note)
+    return _place_spans(finding, spans, lines, window)
+
+
+def _place_spans(finding: Finding, spans: list[_Span], lines: list[str], window: int) -> Finding:
+    """Place a finding whose evidence occurs at ``spans`` of the cited file."""
+    cited = finding.location
+    path, start, end = cited.path, cited.line, cited.last_line
+    past_end = start is not None and start > len(lines)
     if start is None:
         if len(spans) == 1:
             return finding.with_verification(True, f"no line cited; evidence found at line {spans[0].start}",
@@ -289,6 +306,14 @@ def _place(finding: Finding, lines: list[str], window: int) -> Finding:
 def _moved(finding: Finding, span: _Span, note: str) -> Finding:
     return finding.with_verification(True, note, location=span.location(finding.location.path),
                                      reported_location=finding.reported_location or finding.location)
+
+
+_QUOTES = str.maketrans({'"': "'", "`": "'", "\u2018": "'", "\u2019": "'", "\u201c": "'", "\u201d": "'"})
+
+
+def _unquoted(text: str) -> str:
+    """``text`` with every quote mark the same: a model that copies ``"%s" % name`` as ``'%s' % name``."""
+    return text.translate(_QUOTES)
 
 
 def _lines(spans: list[_Span]) -> str:

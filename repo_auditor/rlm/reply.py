@@ -272,27 +272,43 @@ def _find_json_object(text: str, names: set[str] | None) -> dict[str, Any] | Non
         if isinstance(value, dict) and (names is None or names & value.keys()):
             return value
     # JSON with a quote left unescaped inside a string (a small model quoting code: "evidence": "x = "a" % b").
-    for candidate in candidates:
-        try:
-            value = json.loads(_escape_stray_quotes(candidate))
-        except ValueError:
-            continue
-        if isinstance(value, dict) and (names is None or names & value.keys()):
-            return value
+    # Then a string still open at the end of its line is closed there, before the line's trailing ``],``
+    # ("evidence": ["q = "%s" % name],): raw newlines cannot be inside a JSON string anyway.
+    for close_at_newline in (False, True):
+        for candidate in candidates:
+            try:
+                value = json.loads(_escape_stray_quotes(candidate, close_at_newline), strict=False)
+            except ValueError:
+                continue
+            if isinstance(value, dict) and (names is None or names & value.keys()):
+                return value
     return None
 
 
-def _escape_stray_quotes(text: str) -> str:
-    """Escape each double quote inside a JSON string that cannot end it: one not followed (after spaces) by ``,``,
-    ``}``, ``]``, ``:`` or the end of the text; and drop ``// ...`` comments outside strings (small models annotate)."""
+def _escape_stray_quotes(text: str, close_at_newline: bool = False) -> str:
+    """Escape each double quote inside a JSON string that cannot end it, and drop ``// ...`` comments outside strings
+    (small models annotate). A quote ends a key only before ``:``, a value only before ``,``, the ``}`` of its object
+    or the ``]`` of its array (or the end of the text): ``"x = "a" % b"`` and ``"args["name"] is used"`` keep their
+    inner quotes. With ``close_at_newline``, a string still open at a line break ends before the line's trailing
+    ``,``/``]``/``}``."""
     out: list[str] = []
-    in_string = escaped = False
-    skip_to_newline = False
+    containers: list[str] = []  # the open { and [ outside strings
+    in_string = escaped = is_key = False
+    expect_key = skip_to_newline = False
     for i, char in enumerate(text):
         if skip_to_newline:
             if char != "\n":
                 continue
             skip_to_newline = False
+        if close_at_newline and in_string and char == "\n":
+            tail: list[str] = []
+            while out and out[-1] in ",]} \t\r":
+                tail.append(out.pop())
+            out.append('"')
+            out.extend(reversed(tail))
+            in_string = escaped = False
+            for closed in reversed(tail):  # the ] and , typed inside the string close structures after all
+                expect_key = _structure(closed, containers, expect_key)
         if not in_string and char == "/" and text[i + 1:i + 2] == "/":
             skip_to_newline = True
             continue
@@ -302,15 +318,37 @@ def _escape_stray_quotes(text: str) -> str:
             escaped = True
         elif char == '"':
             if not in_string:
-                in_string = True
+                in_string, is_key = True, bool(containers) and containers[-1] == "{" and expect_key
+            elif _ends_string(text[i + 1:].lstrip()[:1], is_key, containers[-1] if containers else None):
+                in_string = False
             else:
-                rest = text[i + 1:].lstrip()
-                if rest and rest[0] not in ",}]:":
-                    out.append("\\")
-                else:
-                    in_string = False
+                out.append("\\")
+        elif not in_string:
+            expect_key = _structure(char, containers, expect_key)
         out.append(char)
     return "".join(out)
+
+
+def _structure(char: str, containers: list[str], expect_key: bool) -> bool:
+    """Track ``char`` (outside strings) in the stack of open containers; returns whether a key comes next."""
+    if char in "{[":
+        containers.append(char)
+        return char == "{"
+    if char in "}]" and containers:
+        containers.pop()
+    elif char == ",":
+        return bool(containers) and containers[-1] == "{"
+    elif char == ":":
+        return False
+    return expect_key
+
+
+def _ends_string(following: str, is_key: bool, container: str | None) -> bool:
+    if not following:
+        return True
+    if is_key:
+        return following == ":"
+    return following == "," or (following == "}" and container == "{") or (following == "]" and container == "[")
 
 
 _JSON_WORDS = {"null": None, "true": True, "false": False}

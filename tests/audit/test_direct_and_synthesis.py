@@ -99,3 +99,22 @@ def test_a_direct_reply_that_is_not_json_becomes_the_answer_with_a_note(shop):
     report = audit(shop, QUESTION, lm=ScriptedLM(["The query in app/db.py:9 is built with %."]), strategy="direct")
     assert report.answer == "The query in app/db.py:9 is built with %." and not report.findings
     assert any("not the requested JSON" in note for note in report.notes)
+
+
+def test_a_direct_audit_traces_its_request_and_reply(shop, tmp_path):
+    """The trace of a direct run holds what was sent and the raw reply (the material for replays and evaluations),
+    then the verified findings."""
+    from repo_auditor.rlm.trace import load_trace
+
+    reply = json.dumps({"answer": "app/db.py:9 formats the name into SQL.", "findings": [
+        {"title": "SQL injection", "severity": "high", "path": "app/db.py", "line": 9, "evidence": SQL_LINE,
+         "explanation": "name is formatted into the query"}]})
+    trace = tmp_path / "run.jsonl"
+    audit(shop, QUESTION, lm=ScriptedLM([reply]), strategy="direct", trace=str(trace))
+    records = load_trace(trace)
+    assert [r["kind"] for r in records] == ["run_start", "request", "reply", "run_end", "findings"]
+    request, answer = records[1], records[2]
+    assert request["purpose"] == "direct" and " 9 |     " + SQL_LINE in request["messages"][0]["content"]
+    assert "hunter2-very-secret" not in trace.read_text()
+    assert answer["text"] == reply
+    assert records[-1]["findings"][0]["verified"] is True

@@ -271,3 +271,19 @@ def test_coverage_from_ledger_counts_distinct_lines():
     assert coverage.files_read == {"a.py": 80, "b.py": 5}
     assert coverage.lines_read == 85 and coverage.searches == 1 and coverage.symbol_queries == 0
     assert coverage.iterations == 4 and coverage.cost == 0.5
+
+
+def test_evidence_given_as_a_list_of_lines_is_matched_in_order_not_necessarily_adjacent():
+    """A small model's evidence list picks lines of the file (tools/eval transcripts, 2026-12-02)."""
+    from repo_auditor.findings.verify import verify_findings
+
+    from .builders import FakeTree
+
+    text = 'from app.db import connect, find_user\n\n\ndef handle(request):\n    conn = connect("app.sqlite")\n'
+    [parsed], _ = parse_findings([{"title": "t", "path": "app/web.py", "line": 1,
+                                   "evidence": ["from app.db import connect, find_user", "conn = connect(\"app.sqlite\")"]}])
+    [result] = verify_findings([parsed], FakeTree({"app/web.py": text}))
+    assert result.verified is True and (result.location.line, result.location.last_line) == (1, 5)
+    [backwards], _ = parse_findings([{"title": "t", "path": "app/web.py", "line": 1,
+                                      "evidence": ["conn = connect(\"app.sqlite\")", "from app.db import connect"]}])
+    assert verify_findings([backwards], FakeTree({"app/web.py": text}))[0].verified is False

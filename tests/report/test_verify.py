@@ -249,3 +249,28 @@ def test_evidence_in_several_other_files_is_not_moved():
     tree = FakeTree({"a.py": "x = 1\n", "b.py": "token = compute_token()\n", "c.py": "token = compute_token()\n"})
     result = verify_one(tree, path="a.py", line=1, evidence="token = compute_token()")
     assert result.verified is False and result.location == Location("a.py", 1)
+
+
+DB_PY = ('import sqlite3\n\n\ndef find_user(conn, name):\n'
+         '    query = "SELECT * FROM users WHERE name = \'%s\'" % name\n    return conn.execute(query).fetchall()\n')
+
+
+@pytest.mark.parametrize("evidence", [
+    # from a real run of Qwen2.5-Coder-1.5B (tools/eval/transcripts/fixture-sql-1.5b-direct-2026-12-02-run5.json)
+    "query = 'SELECT * FROM users WHERE name = '%s'\" % name",
+    "query = \u201cSELECT * FROM users WHERE name = '%s'\u201d % name",
+    "query = `SELECT * FROM users WHERE name = '%s'` % name",
+])
+def test_evidence_quoted_with_other_quote_marks_is_verified_and_shows_the_code(evidence):
+    tree = FakeTree({"app/db.py": DB_PY})
+    (result,) = verify_findings([finding(path="app/db.py", line=6, evidence=evidence)], tree)
+    assert result.verified is True and result.location == Location("app/db.py", 5)
+    assert result.evidence == DB_PY.split("\n")[4]  # the report quotes the code, not the model's copy
+    assert "other quote marks" in result.verification_note and "moved from line 6 to 5" in result.verification_note
+
+
+def test_other_quote_marks_do_not_make_different_code_match():
+    tree = FakeTree({"app/db.py": DB_PY})
+    (result,) = verify_findings([finding(path="app/db.py", line=5, evidence=(
+        "conn.execute('SELECT * FROM users WHERE name = ?', (name,))"))], tree)
+    assert result.verified is False

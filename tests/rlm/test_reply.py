@@ -158,10 +158,31 @@ QWEN_DIRECT_REPLY = (
     (QWEN_DIRECT_REPLY, "query = \"SELECT * FROM users WHERE name = '%s'\" % name"),
     ('{"answer": "a", "findings": [{"evidence": "say "hi" to them", "line": 1}]}', 'say "hi" to them'),
     ('{"answer": "a", "findings": [{"evidence": "x = 1", // copied exactly\n "line": 1}]}', "x = 1"),
+    # a quote before "]" or "}" ends a string only inside an array or object: args["name"] in prose
+    ('{"findings": [{"explanation": "uses args["name"] as is", "evidence": "q % n"}]}', "q % n"),
+    ('{"findings": [{"evidence": "d["k"]", "line": 2}]}', 'd["k"]'),
 ])
 def test_json_with_an_unescaped_quote_inside_a_string_is_read(reply, evidence):
     data = extract_json_object(reply)
     assert data["findings"][0]["evidence"] == evidence
+
+
+# Another direct answer of the same model (2026-12-02, tools/eval): evidence as a list holding the code unquoted
+# after its inner quote, and an explanation quoting request.args["name"].
+QWEN_LIST_REPLY = (
+    f'{FENCE}json\n{{\n  "answer": "The SQL query in `app/web.py` is hardcoded.",\n  "findings": [\n    {{\n'
+    '      "title": "SQL Injection Potential",\n      "severity": "high",\n      "path": "app/web.py:6",\n'
+    '      "line": "7",\n      "end_line": "8",\n'
+    '      "evidence": ["SELECT * FROM users WHERE name = \'%s\'" % name],\n'
+    '      "explanation": "The query is directly inserting the value of `request.args["name"]` into the query."\n'
+    f'    }}\n  ]\n}}\n{FENCE}'
+)
+
+
+def test_a_string_left_open_at_the_end_of_its_line_is_closed_there():
+    [finding] = extract_json_object(QWEN_LIST_REPLY)["findings"]
+    assert finding["evidence"] == ["SELECT * FROM users WHERE name = '%s'\" % name"]
+    assert finding["explanation"] == 'The query is directly inserting the value of `request.args["name"]` into the query.'
 
 
 @pytest.mark.parametrize("reply", ["no idea", '{"unrelated": 1}', "SUBMIT(answer=compute())", ""])
