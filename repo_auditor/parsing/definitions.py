@@ -83,6 +83,8 @@ _JS_FUNCTION_VALUES = frozenset(
 def _js_variable(node: Node) -> tuple[str, str, str] | None:
     """``const add = (a, b) => ...`` is a function named ``add``; ``const A = class {...}`` a class."""
     name_node, value = field(node, "name"), field(node, "value")
+    while value is not None and value.type == "assignment_expression":  # var proto = module.exports = function
+        value = field(value, "right")
     if name_node is None or value is None or name_node.type != "identifier":
         return None
     if value.type in _JS_FUNCTION_VALUES:
@@ -120,6 +122,21 @@ def _js_assignment(node: Node) -> tuple[str, str, str] | None:
     if target.startswith("this."):
         kind = "method" if kind == "function" else kind
     return ("method" if scope and kind == "function" else kind, parts[-1], scope)
+
+
+# A function value here takes its name from this parent (``x = function y``: ``x``), so it is not named twice.
+_JS_NAMING_PARENTS = frozenset(
+    {"variable_declarator", "assignment_expression", "pair", "field_definition", "public_field_definition"}
+)
+
+
+def _js_named_function_expression(node: Node) -> tuple[str, str, str] | None:
+    """``return function expressInit(req, res) {...}``, ``on('x', function onX() {...})``: a named function
+    expression defines a function of that name (its ``.name``, what a stack trace shows)."""
+    name = node_text(field(node, "name"))
+    if not name or node.parent is None or node.parent.type in _JS_NAMING_PARENTS:
+        return None
+    return ("function", name, "")
 
 
 def _js_property_name(node: Node | None) -> str:
@@ -236,6 +253,8 @@ _JS = {
 _JS_ONLY = {
     "assignment_expression": _js_assignment,
     "pair": _js_pair,
+    "function_expression": _js_named_function_expression,
+    "function": _js_named_function_expression,
 }
 
 _TS = {

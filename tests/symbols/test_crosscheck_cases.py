@@ -179,6 +179,26 @@ CASES = {
             ("method", "K.str", 2, 2),
         ],
     ),
+    # express: middleware returned or passed as a named function expression; router's chained module.exports
+    "js named function expressions": (
+        "javascript",
+        """
+        exports.init = function(app) {
+          return function expressInit(req, res, next) {
+            file.on('headers', function headers(res) {});
+          };
+        };
+        var proto = module.exports = function(options) {};
+        var send = function send() {};
+        """,
+        [
+            ("function", "init", 1, 5),
+            ("function", "init.expressInit", 2, 4),
+            ("function", "init.expressInit.headers", 3, 3),
+            ("function", "proto", 6, 6),
+            ("function", "send", 7, 7),
+        ],
+    ),
     # googletest's gmock-matchers-comparisons_test.cc: one #if/#else pair of TEST headers was a 1,348-line function
     "cpp unbalanced #if/#else keeps the first branch": (
         "cpp",

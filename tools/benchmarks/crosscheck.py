@@ -108,6 +108,8 @@ def _import_public():
 
 
 Repository, SymbolIndex, build_inventory = _import_public()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _adjudication import Item, adjudicate, adjudicated_figures  # noqa: E402  (a sibling, not a bench section)
 
 
 def _index(repo, cache: Path, workers: int | None):
@@ -202,6 +204,7 @@ class Figures:
     def __init__(self, label: str):
         self.label = label
         self.rows: list[str] = []
+        self.categories: list[str] = []  # adjudicated disagreements, one table row per category
 
 
 # ---------------------------------------------------------------------------------------------- sources
@@ -336,12 +339,13 @@ def _commit(tree: Path) -> None:
 # ---------------------------------------------------------------------------------------------- definitions
 
 
-def _ctags(tree: Path, language: str) -> tuple[float, list[dict]]:
+def _ctags(tree: Path, language: str) -> tuple[dict[str, int], list[dict]]:
     cmd = ["ctags", "--output-format=json", "--fields=+nKzSel", "--kinds-C++=+p", "--exclude=.git",
            f"--languages={CTAGS_LANG[language]}", "-R", "-f", "-", "."]
-    t0 = time.perf_counter()
     done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - t0
+    failed: dict[str, int] = {}  # path -> first line where ctags's parser gave up on a tag
+    for path, line in re.findall(r"ignoring null tag in (.+?)\(line: (\d+)\)", done.stderr):
+        failed[path.removeprefix("./")] = min(failed.get(path.removeprefix("./"), 1 << 30), int(line))
     tags = []
     for line in done.stdout.splitlines():
         try:
@@ -350,7 +354,7 @@ def _ctags(tree: Path, language: str) -> tuple[float, list[dict]]:
             continue
         if tag.get("_type") == "tag":
             tags.append(tag)
-    return seconds, tags
+    return failed, tags
 
 
 def _ctags_seconds(tree: Path, language: str) -> float:
@@ -485,6 +489,34 @@ def _norm(name: str) -> str:
     return re.sub(r"^operator\s+", "operator", name)
 
 
+def _items(tree: Path, only_ours: list[Tag], only_theirs: list[Tag], all_tags: list[Tag],
+           ctags_failed: dict[str, int]) -> list[Item]:
+    """The disagreements with what the adjudication rules look at (the source around them, ctags's other tags)."""
+    files: dict[str, list[str]] = {}
+    near: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for t in all_tags:
+        for line in (t.line - 1, t.line, t.line + 1):
+            near[(t.path, line)].add(t.name)
+    items = []
+    for side, tags in (("ours", only_ours), ("ctags", only_theirs)):
+        for t in tags:
+            if t.path not in files:
+                files[t.path] = (tree / t.path).read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = files[t.path]
+            source = lines[t.line - 1] if 0 < t.line <= len(lines) else ""
+            items.append(Item(side, t.path, t.name, t.line, t.kind, t.raw, source, lines,
+                              frozenset(near.get((t.path, t.line), ())),
+                              ctags_failed.get(t.path, 1 << 30) <= t.line))
+    return items
+
+
+def _dump(target: Path, items: list[Item]) -> None:
+    """The disagreements no rule claims, with their source line, for reading samples (``CROSSCHECK_DUMP=folder``)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{**i._asdict(), "lines": None, "ctags_here": sorted(i.ctags_here)} for i in items]
+    target.write_text(json.dumps(rows, indent=0), encoding="utf-8")
+
+
 def _ctags_text(tag: dict) -> str:
     pattern = tag.get("pattern", "")
     return pattern[2:-2] if pattern.startswith("/^") else pattern
@@ -508,7 +540,7 @@ def definitions(language: str, sources, work: Path, figures: Figures) -> dict:
         skipped = dict(index.skipped)
     finally:
         repo.close()
-    _, raw_tags = _ctags(tree, language)
+    ctags_failed, raw_tags = _ctags(tree, language)
     ctags_seconds = min(_ctags_seconds(tree, language) for _ in range(2))
 
     mapped_kinds = set(KIND_MAP[language].values()) | ({"function"} if language == "ruby" else set())
@@ -543,6 +575,23 @@ def definitions(language: str, sources, work: Path, figures: Figures) -> dict:
             per_ext[ext] = (len(m_ext) / max(len(o_ext), 1), len(m_ext) / max(len(t_ext), 1))
             print(f"     {ext}: precision {per_ext[ext][0]:.4f} recall {per_ext[ext][1]:.4f} "
                   f"(ours {len(o_ext)}, ctags {len(t_ext)})")
+    items = _items(tree, only_ours, only_theirs, all_tags, ctags_failed)
+    groups = adjudicate(language, items)
+    adj_precision, adj_recall = adjudicated_figures(len(pairs), len(ours), len(theirs), groups)
+    print(f"     adjudicated: precision {adj_precision:.4f}  recall {adj_recall:.4f}")
+    for category, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        print(f"     {len(members):6d}  only {category.side}, {category.verdict}: {category.label}")
+        for item in members[:SHOWN_EXAMPLES]:
+            print(f"             {item.path}:{item.line} {item.name}  | {item.source.strip()[:80]}")
+        figures.categories.append(f"| {language} | only {category.side} | {category.verdict} | {len(members)} | "
+                                  f"{category.label} | `{members[0].path}:{members[0].line}` |")
+    claimed = {(i.side, i.path, i.name, i.line) for members in groups.values() for i in members}
+    if os.environ.get("CROSSCHECK_DUMP"):
+        _dump(Path(os.environ["CROSSCHECK_DUMP"]) / f"{language}.json",
+              [i for i in items if (i.side, i.path, i.name, i.line) not in claimed])
+    only_ours = [o for o in only_ours if ("ours", o.path, o.name, o.line) not in claimed]
+    only_theirs = [t for t in only_theirs if ("ctags", t.path, t.name, t.line) not in claimed]
+    print(f"     not adjudicated: {len(only_ours)} only ours, {len(only_theirs)} only ctags")
     cats = _categorise(language, only_ours, only_theirs, ours, all_tags)
     for cat, examples in sorted(cats.items(), key=lambda kv: -len(kv[1]))[:SHOWN_CATEGORIES]:
         print(f"     {len(examples):6d}  {cat}")
@@ -554,7 +603,7 @@ def definitions(language: str, sources, work: Path, figures: Figures) -> dict:
           f"ctags/ours(default) {cold_pool / ctags_seconds:.1f}x")
     figures.rows.append(
         f"| {language} | {label} | {files} | {len(ours)} | {len(theirs)} | {precision:.4f} | {recall:.4f} | "
-        f"{kind_agree:.3f} | {files / cold_pool:.0f} | {files / cold_one:.0f} | {files / ctags_seconds:.0f} |"
+        f"{adj_precision:.4f} | {adj_recall:.4f} | {kind_agree:.3f} | {files / cold_pool:.0f} | {files / cold_one:.0f} | {files / ctags_seconds:.0f} |"
     )
     return {"per_ext": per_ext, "categories": {k: len(v) for k, v in cats.items()}}
 
@@ -899,10 +948,16 @@ def run(args) -> None:
         "",
         "Versions: " + "; ".join(_versions()),
         "",
-        "| language | code | files | ours | ctags | precision | recall | kind agreement | ours files/s (default) "
-        "| ours files/s (1 process) | ctags files/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| language | code | files | ours | ctags | precision | recall | adjudicated precision | adjudicated recall "
+        "| kind agreement | ours files/s (default) | ours files/s (1 process) | ctags files/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *defs.rows,
+        "",
+        "Adjudicated disagreements (rules and verdicts in `_adjudication.py`; \"ctags wrong\" counts as agreement):",
+        "",
+        "| language | listed by | verdict | count | category | sample |",
+        "|---|---|---|---|---|---|",
+        *defs.categories,
         "",
         "| import graph | ours edges | reference edges | precision | recall | our cycles | reference cycles "
         "| reference |",

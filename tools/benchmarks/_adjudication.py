@@ -1,0 +1,119 @@
+"""Adjudication of the cross-check: every disagreement with ctags put in a category by a rule, and a verdict.
+
+A disagreement is a definition only we list ("ours") or only ctags lists ("ctags"). Each category below was
+written after reading real samples of it; its verdict is
+
+    ctags wrong   the language says ctags is wrong (a definition it misses, a tag that is not a definition or
+                  carries a name that is not the definition's). Counted as agreement in the adjudicated figures.
+    ours wrong    a bug of ours. Fixed ones have a fixture test (tests/symbols/test_crosscheck_cases.py) and no
+                  longer occur; a category still listed here is open and is NOT counted as agreement.
+
+Adjudicated figures: the reference is ctags's list without its wrong tags, plus the definitions it misses; so
+precision = (matched + ctags-missed) / ours and recall = (matched + ctags-missed) / (ctags - ctags-wrong +
+ctags-missed). Disagreements no rule claims stay disagreements.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import NamedTuple
+
+CTAGS_WRONG, OURS_WRONG = "ctags wrong", "ours wrong"
+
+
+class Item(NamedTuple):
+    """One disagreement, with what a rule may look at."""
+
+    side: str  # "ours" or "ctags": who lists it
+    path: str
+    name: str
+    line: int
+    kind: str  # our kind (ctags's mapped)
+    raw: str  # ours: the qualified name; ctags: its own kind
+    source: str  # the source line at ``line``
+    lines: list[str]  # the whole file, for rules that look around (1-based: lines[line - 1])
+    ctags_here: frozenset[str]  # names of every ctags tag (any kind) within one line
+    ctags_failed_before: bool  # ctags warned "ignoring null tag" in this file at this line or before
+
+
+class Category(NamedTuple):
+    languages: tuple[str, ...]
+    side: str
+    verdict: str
+    label: str
+    test: Callable[[Item], bool]
+
+
+def _around(item: Item, before: int, after: int) -> list[str]:
+    return item.lines[max(item.line - 1 - before, 0) : item.line + after]
+
+
+_JS = ("javascript", "typescript")
+_FUNCTION_VALUE = r"(async\s+)?(function\b|(\([^()]*\)|[\w$]+)\s*(:\s*[^=]+)?=>)"
+
+CATEGORIES: list[Category] = [
+    # ---------------------------------------------------------------- JavaScript / TypeScript
+    Category(_JS, "ctags", CTAGS_WRONG,
+             "ctags names a function assigned to a computed key (`X.prototype[method] = function`) after the "
+             "object: the key is known only at run time",
+             lambda i: re.search(r"\[[^\]]+\]\s*=\s*" + _FUNCTION_VALUE, i.source) is not None),
+    Category(_JS, "ctags", CTAGS_WRONG,
+             "ctags tags `module.exports = {...}` / `= class A` / `= function f` as `exports`: that is the "
+             "module's export object; the class or function is listed under its own name",
+             lambda i: i.name == "exports" and re.search(r"\bmodule\.exports\s*=", i.source) is not None),
+    Category(_JS, "ctags", CTAGS_WRONG,
+             "ctags tags an object literal (`var headers = {`, `this.params = {...}`) as a class: an object "
+             "is not a class definition",
+             lambda i: i.raw == "class" and re.search(r"[\w$\]]\s*=\s*\{", i.source) is not None
+             and not re.search(r"\bclass\b", i.source)),
+    Category(_JS, "ctags", CTAGS_WRONG,
+             "ctags names an anonymous function assigned to a member (`res.get = function(field)`) after the "
+             "object (`res`); the function is the member `get`, which we list",
+             lambda i: re.search(rf"\b{re.escape(i.name)}(\.[\w$]+)+\s*=\s*" + _FUNCTION_VALUE, i.source)
+             is not None),
+    Category(_JS, "ours", CTAGS_WRONG,
+             "an object-literal `key: function () {}` (property descriptors, handler maps): ES2015 names the "
+             "function after its key; ctags gives it a made-up anonymous name",
+             lambda i: re.match(rf"""\s*['"]?{re.escape(i.name)}['"]?\s*:\s*(async\s+)?function\b""", i.source)
+             is not None and i.name not in i.ctags_here),
+    Category(_JS, "ours", CTAGS_WRONG,
+             "an object-literal `key: (args) => ...`: a function named after its key; ctags lists it as a "
+             "property (same name, same line: a kind difference, not a missing definition)",
+             lambda i: i.name in i.ctags_here and re.match(
+                 rf"""\s*['"]?{re.escape(i.name)}['"]?\s*:\s*{_FUNCTION_VALUE}""", i.source) is not None),
+    Category(_JS, "ours", CTAGS_WRONG,
+             "a function-valued local (`const onerror = (err) => ...`) inside a function or method: a nested "
+             "definition, as ctags itself lists nested `function` declarations; its JS parser skips these",
+             lambda i: "." in i.raw and i.kind == "function" and re.match(
+                 rf"\s*(const|let|var)\s+{re.escape(i.name)}\s*=\s*{_FUNCTION_VALUE}", i.source) is not None),
+    Category(_JS, "ours", CTAGS_WRONG,
+             "the methods of an object in a chained assignment (`const proto = module.exports = { inspect () "
+             "{...} }`): ctags tags the variable and does not descend into the object",
+             lambda i: any(re.match(r"\s*(const|let|var)\s+[\w$]+\s*=\s*module\.exports\s*=\s*\{", line)
+                           for line in i.lines[: i.line]) and not i.ctags_here),
+    Category(_JS, "ours", CTAGS_WRONG,
+             "ctags's JS parser drops definitions named `get` / `set` (`app.set = function set`, `get (field) {`: "
+             "read as accessor keywords) or gave up at or before this line (its warning 'ignoring null tag') "
+             "and lists nothing here",
+             lambda i: (i.name in ("get", "set") or i.ctags_failed_before) and i.name not in i.ctags_here),
+]
+
+
+def adjudicate(language: str, items: list[Item]) -> dict[Category, list[Item]]:
+    """Category -> its items (the first category whose rule holds); unclaimed items are left out."""
+    groups: dict[Category, list[Item]] = {}
+    for item in items:
+        for category in CATEGORIES:
+            if language in category.languages and category.side == item.side and category.test(item):
+                groups.setdefault(category, []).append(item)
+                break
+    return groups
+
+
+def adjudicated_figures(matched: int, ours: int, ctags: int, groups: dict[Category, list[Item]]) -> tuple[float, float]:
+    """(precision, recall) after adjudication (module docstring)."""
+    missed = sum(len(v) for c, v in groups.items() if c.verdict == CTAGS_WRONG and c.side == "ours")
+    wrong = sum(len(v) for c, v in groups.items() if c.verdict == CTAGS_WRONG and c.side == "ctags")
+    agreed = matched + missed
+    return agreed / max(ours, 1), agreed / max(ctags - wrong + missed, 1)
