@@ -130,13 +130,18 @@ _JS_NAMING_PARENTS = frozenset(
 )
 
 
-def _js_named_function_expression(node: Node) -> tuple[str, str, str] | None:
-    """``return function expressInit(req, res) {...}``, ``on('x', function onX() {...})``: a named function
-    expression defines a function of that name (its ``.name``, what a stack trace shows)."""
-    name = node_text(field(node, "name"))
-    if not name or node.parent is None or node.parent.type in _JS_NAMING_PARENTS:
-        return None
-    return ("function", name, "")
+def _js_named_expression(kind: str) -> Rule:
+    """``return function expressInit(req, res) {...}``, ``on('x', function onX() {...})``, ``f(class K {})``: a
+    named function or class expression defines a function or class of that name (its ``.name``, what a stack
+    trace shows)."""
+
+    def rule(node: Node) -> tuple[str, str, str] | None:
+        name = node_text(field(node, "name"))
+        if not name or node.parent is None or node.parent.type in _JS_NAMING_PARENTS:
+            return None
+        return (kind, name, "")
+
+    return rule
 
 
 def _js_property_name(node: Node | None) -> str:
@@ -160,6 +165,62 @@ def _js_pair(node: Node) -> tuple[str, str, str] | None:
         return None
     name = _js_property_name(key)
     return ("method", name, "") if name else None
+
+
+def _js_field(node: Node) -> tuple[str, str, str] | None:
+    """``static create = (x) => {...}`` in a class body: a field holding a function is a method."""
+    value = field(node, "value")
+    name = node_text(field(node, "name") or field(node, "property"))
+    if value is None or value.type not in _JS_FUNCTION_VALUES or not name:
+        return None
+    return ("method", name, "")
+
+
+_TS_SIGNATURES = frozenset({"function_signature", "method_signature"})
+
+
+def _ts_signature_of(node: Node | None, name: str) -> bool:
+    """Whether ``node`` (an ``export`` wrapper included) is an overload signature of ``name``."""
+    if node is not None and node.type == "export_statement":
+        node = field(node, "declaration")
+    return node is not None and node.type in _TS_SIGNATURES and _js_property_name(field(node, "name")) == name
+
+
+def _ts_sibling(node: Node, forward: bool) -> Node | None:
+    sibling = node.next_named_sibling if forward else node.prev_named_sibling
+    while sibling is not None and sibling.type == "comment":
+        sibling = sibling.next_named_sibling if forward else sibling.prev_named_sibling
+    return sibling
+
+
+def _ts_implementation(kind: str) -> Rule:
+    """A function or method with a body, starting at its first overload signature (``f(): A; f(x): B; f(x?)
+    {...}`` is one definition, where ctags puts it too)."""
+
+    def rule(node: Node) -> tuple | None:
+        name = _js_property_name(field(node, "name"))
+        if not name:
+            return None
+        outer = node.parent if node.parent is not None and node.parent.type == "export_statement" else node
+        first, sibling = None, _ts_sibling(outer, False)
+        while _ts_signature_of(sibling, name):
+            first, sibling = sibling, _ts_sibling(sibling, False)
+        return (kind, name, "") if first is None else (kind, name, "", first.start_point.row + 1)
+
+    return rule
+
+
+def _ts_method_signature(node: Node) -> tuple[str, str, str] | None:
+    """A method signature is a definition (an interface's methods), unless it is an overload followed by its
+    implementation, which is listed instead."""
+    name = _js_property_name(field(node, "name"))
+    sibling = _ts_sibling(node, True)
+    while _ts_signature_of(sibling, name):
+        sibling = _ts_sibling(sibling, True)
+    if not name or (sibling is not None and sibling.type == "method_definition"
+                    and _js_property_name(field(sibling, "name")) == name):
+        return None
+    return ("method", name, "")
 
 
 def _ts_module(node: Node) -> tuple[str, str, str] | None:
@@ -246,6 +307,10 @@ _JS = {
     "class_declaration": named("class"),
     "method_definition": _js_method,
     "variable_declarator": _js_variable,
+    "field_definition": _js_field,
+    "function_expression": _js_named_expression("function"),
+    "function": _js_named_expression("function"),
+    "class": _js_named_expression("class"),
 }
 
 # CommonJS definitions (``exports.x = function``, ``{ key: function }``) are JavaScript's way to define an API;
@@ -253,19 +318,20 @@ _JS = {
 _JS_ONLY = {
     "assignment_expression": _js_assignment,
     "pair": _js_pair,
-    "function_expression": _js_named_function_expression,
-    "function": _js_named_function_expression,
 }
 
 _TS = {
     **_JS,
+    "function_declaration": _ts_implementation("function"),
+    "method_definition": _ts_implementation("method"),
+    "public_field_definition": _js_field,
     "abstract_class_declaration": named("class"),
     "interface_declaration": named("interface"),
     "type_alias_declaration": named("type"),
     "enum_declaration": named("enum"),
     "internal_module": _ts_module,
     "module": _ts_module,
-    "method_signature": named("method"),
+    "method_signature": _ts_method_signature,
     "abstract_method_signature": named("method"),
 }
 

@@ -199,6 +199,33 @@ CASES = {
             ("function", "send", 7, 7),
         ],
     ),
+    # zod: overloads are one definition from the first signature (where ctags puts it); arrow-function fields
+    "ts overloads, function fields, class expressions": (
+        "typescript",
+        """
+        export function literal(a: string): string;
+        export function literal(a: number): number;
+        export function literal(a: any) { return a; }
+        class ZodError {
+          static create = (issues: number[]) => { return issues; };
+          format(): string;
+          // with a mapper
+          format(m: number): string;
+          format(m?: any) { return ""; }
+        }
+        interface I { a(): void; }
+        z.instanceof(class MyClass {});
+        """,
+        [
+            ("function", "literal", 1, 3),
+            ("class", "ZodError", 4, 10),
+            ("method", "ZodError.create", 5, 5),
+            ("method", "ZodError.format", 6, 9),
+            ("interface", "I", 11, 11),
+            ("method", "I.a", 11, 11),
+            ("class", "MyClass", 12, 12),
+        ],
+    ),
     # googletest's gmock-matchers-comparisons_test.cc: one #if/#else pair of TEST headers was a 1,348-line function
     "cpp unbalanced #if/#else keeps the first branch": (
         "cpp",

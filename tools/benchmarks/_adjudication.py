@@ -16,6 +16,7 @@ ctags-missed). Disagreements no rule claims stay disagreements.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -35,6 +36,15 @@ class Item(NamedTuple):
     lines: list[str]  # the whole file, for rules that look around (1-based: lines[line - 1])
     ctags_here: frozenset[str]  # names of every ctags tag (any kind) within one line
     ctags_failed_before: bool  # ctags warned "ignoring null tag" in this file at this line or before
+    outer_kind: str  # ours: the kind of our enclosing definition ("" at the top)
+    outer_end: int  # ours: the last line of our enclosing definition (the file's at the top)
+    tag_lines: tuple[int, ...]  # lines of every ctags definition (a kind we map) in the file, sorted
+    ctags_stale_scope: str  # ctags's tags just after this line are scoped in this definition, which ended before
+
+    def ctags_silent_to_end(self) -> bool:
+        """ctags lists no definition from this line to the end of the enclosing body: it did not read it."""
+        at = bisect_left(self.tag_lines, self.line - 1)
+        return at == len(self.tag_lines) or self.tag_lines[at] > self.outer_end
 
 
 class Category(NamedTuple):
@@ -49,7 +59,16 @@ def _around(item: Item, before: int, after: int) -> list[str]:
     return item.lines[max(item.line - 1 - before, 0) : item.line + after]
 
 
+def _declares(item: Item) -> bool:
+    """The source line reads as a definition of the item's name (a sanity check before blaming ctags)."""
+    name = re.escape(item.name)
+    return re.search(rf"(\b(class|interface|enum|namespace|module|type|function|get|set|def|fn|struct|trait)\s+"
+                     rf"\*?{name}\b|(^|[\s.]){name}\s*(<[^>]*>?)?\s*[(=:]|^\s*{name}\s*$)", item.source) is not None
+
+
 _JS = ("javascript", "typescript")
+_JS_KEYWORDS = frozenset("as break case catch do else extends for if in infer instanceof keyof of return satisfies "
+                         "switch throw try typeof while".split())
 _FUNCTION_VALUE = r"(async\s+)?(function\b|(\([^()]*\)|[\w$]+)\s*(:\s*[^=]+)?=>)"
 
 CATEGORIES: list[Category] = [
@@ -93,10 +112,56 @@ CATEGORIES: list[Category] = [
              lambda i: any(re.match(r"\s*(const|let|var)\s+[\w$]+\s*=\s*module\.exports\s*=\s*\{", line)
                            for line in i.lines[: i.line]) and not i.ctags_here),
     Category(_JS, "ours", CTAGS_WRONG,
-             "ctags's JS parser drops definitions named `get` / `set` (`app.set = function set`, `get (field) {`: "
-             "read as accessor keywords) or gave up at or before this line (its warning 'ignoring null tag') "
-             "and lists nothing here",
-             lambda i: (i.name in ("get", "set") or i.ctags_failed_before) and i.name not in i.ctags_here),
+             "ctags drops definitions named `get` / `set` / `readonly` (`app.set = function set`, `get (field) "
+             "{`, `readonly(): ZodReadonly<this>;`: read as the modifier keywords) or gave up at or before this "
+             "line (its warning 'ignoring null tag') and lists nothing here",
+             lambda i: (i.name in ("get", "set", "readonly") or i.ctags_failed_before) and i.name not in i.ctags_here),
+    Category(_JS, "ours", CTAGS_WRONG,
+             "a function-valued constant or class field (`export const makeIssue = (params: {` over several "
+             "lines, `static create = <T>(...) =>`): ctags lists it at the same line as a constant/property "
+             "(a kind difference, not a missing definition)",
+             lambda i: i.kind in ("function", "method") and i.name in i.ctags_here and re.search(
+                 rf"\b{re.escape(i.name)}\s*(:[^=]+)?=\s*(async\s+)?(function\b|<|\()", i.source) is not None),
+    Category(("typescript",), "ours", CTAGS_WRONG,
+             "a function, class or type nested in a function body: ctags's TypeScript parser lists only the "
+             "constants there (checked: `function outer() { function inner() {} }` gives `outer` alone)",
+             lambda i: i.outer_kind in ("function", "method") and i.name not in i.ctags_here),
+    Category(("typescript",), "ours", CTAGS_WRONG,
+             "a method or accessor of an object literal (`{ check(...chks) {...}, get self() {...} }`): ctags's "
+             "TypeScript parser does not list them (its JavaScript parser does)",
+             lambda i: i.kind == "method" and i.outer_kind in ("", "function", "method", "module")
+             and i.name not in i.ctags_here),
+    Category(("typescript",), "ours", CTAGS_WRONG,
+             "ctags lists no definition from this line to the end of the enclosing class or file: its "
+             "TypeScript parser stops reading a class after a field holding an arrow function (`static create = "
+             "(x) => {...};`, checked) and loses the structure of some files (zod's core/schemas.ts: every "
+             "later tag scoped in `standardProps`)",
+             lambda i: i.name not in i.ctags_here and _declares(i) and i.ctags_silent_to_end()),
+    Category(("typescript",), "ctags", CTAGS_WRONG,
+             "ctags tags the word `type` outside a type declaration as an alias: `import { type X }`, `type X,` "
+             "in an import list, `def.type satisfies \"bigint\"`, `(type instanceof ZodNull)`",
+             lambda i: i.raw == "alias" and not re.match(
+                 rf"\s*(export\s+)?(declare\s+)?type\s+{re.escape(i.name)}\b(?!\s*(,|as\b))", i.source)),
+    Category(_JS, "ours", CTAGS_WRONG,
+             "ctags's parser still believes it is inside an earlier function (zod's core/schemas.ts: its tags "
+             "down to line ~660 are scoped in `standardProps`, which ends at line 360) and lists no definition "
+             "here",
+             lambda i: bool(i.ctags_stale_scope) and i.name not in i.ctags_here and _declares(i)),
+    Category(_JS, "ctags", CTAGS_WRONG,
+             "ctags tags a keyword as a definition: `if (terminal) {` as a method `if`, `(a.enum as any)` as an "
+             "enum `as`, a conditional type `Ch extends (arg: any) => ...` as a method `extends`",
+             lambda i: i.name in _JS_KEYWORDS),
+    Category(("typescript",), "ctags", CTAGS_WRONG,
+             "ctags tags a statement or expression as a definition: `if (terminal) {` as a method named "
+             "`method`, `(a.enum as any)` as an enum `as`, a conditional type `Ch extends (arg: any) => ...` as a "
+             "method: the name is not declared on that line",
+             lambda i: not _declares(i)),
+    Category(("typescript",), "ctags", CTAGS_WRONG,
+             "ctags lists each overload signature of a function (`export function _function<...>(` three "
+             "times); we list the function once, from its first signature to the end of its implementation",
+             lambda i: i.raw == "function" and any(
+                 re.match(rf"\s*(export\s+)?(declare\s+)?function\s+{re.escape(i.name)}\b", line)
+                 for line in i.lines[max(i.line - 40, 0) : i.line - 1])),
 ]
 
 

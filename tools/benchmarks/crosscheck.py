@@ -490,13 +490,29 @@ def _norm(name: str) -> str:
 
 
 def _items(tree: Path, only_ours: list[Tag], only_theirs: list[Tag], all_tags: list[Tag],
-           ctags_failed: dict[str, int]) -> list[Item]:
-    """The disagreements with what the adjudication rules look at (the source around them, ctags's other tags)."""
+           ctags_failed: dict[str, int], symbols, raw_tags: list[dict]) -> list[Item]:
+    """The disagreements with what the adjudication rules look at (the source around them, ctags's other tags,
+    our enclosing definition)."""
     files: dict[str, list[str]] = {}
     near: dict[tuple[str, int], set[str]] = defaultdict(set)
+    tag_lines: dict[str, list[int]] = defaultdict(list)
     for t in all_tags:
+        if t.kind != t.raw or t.kind in {k for kinds in KIND_MAP.values() for k in kinds.values()}:
+            tag_lines[t.path].append(t.line)  # a definition ctags lists (a kind we map)
         for line in (t.line - 1, t.line, t.line + 1):
             near[(t.path, line)].add(t.name)
+    outer = {(s.path, s.qualified_name): (s.kind, s.end_line) for s in symbols}
+    spans: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for s in symbols:
+        spans[(s.path, s.name)].append((s.start_line, s.end_line))
+    stale: dict[str, list[tuple[int, str]]] = defaultdict(list)  # ctags tags scoped in a definition already closed
+    for tag in raw_tags:
+        scope = str(tag.get("scope", "")).rsplit(".", 1)[-1]
+        known = spans.get((tag["path"], scope))
+        if known and all(not start <= int(tag.get("line", 0)) <= end for start, end in known):
+            stale[tag["path"]].append((int(tag.get("line", 0)), scope))
+    for found in stale.values():
+        found.sort()
     items = []
     for side, tags in (("ours", only_ours), ("ctags", only_theirs)):
         for t in tags:
@@ -504,16 +520,21 @@ def _items(tree: Path, only_ours: list[Tag], only_theirs: list[Tag], all_tags: l
                 files[t.path] = (tree / t.path).read_text(encoding="utf-8", errors="replace").splitlines()
             lines = files[t.path]
             source = lines[t.line - 1] if 0 < t.line <= len(lines) else ""
+            later = [scope for line, scope in stale.get(t.path, ()) if t.line <= line <= t.line + 50][:1]
+            outer_kind, outer_end = ("", len(lines))
+            if side == "ours" and "." in t.raw:
+                outer_kind, outer_end = outer.get((t.path, t.raw.rsplit(".", 1)[0]), (outer_kind, outer_end))
             items.append(Item(side, t.path, t.name, t.line, t.kind, t.raw, source, lines,
                               frozenset(near.get((t.path, t.line), ())),
-                              ctags_failed.get(t.path, 1 << 30) <= t.line))
+                              ctags_failed.get(t.path, 1 << 30) <= t.line, outer_kind, outer_end,
+                              tuple(sorted(tag_lines.get(t.path, ()))), later[0] if later else ""))
     return items
 
 
 def _dump(target: Path, items: list[Item]) -> None:
     """The disagreements no rule claims, with their source line, for reading samples (``CROSSCHECK_DUMP=folder``)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    rows = [{**i._asdict(), "lines": None, "ctags_here": sorted(i.ctags_here)} for i in items]
+    rows = [{**i._asdict(), "lines": None, "tag_lines": None, "ctags_here": sorted(i.ctags_here)} for i in items]
     target.write_text(json.dumps(rows, indent=0), encoding="utf-8")
 
 
@@ -575,7 +596,7 @@ def definitions(language: str, sources, work: Path, figures: Figures) -> dict:
             per_ext[ext] = (len(m_ext) / max(len(o_ext), 1), len(m_ext) / max(len(t_ext), 1))
             print(f"     {ext}: precision {per_ext[ext][0]:.4f} recall {per_ext[ext][1]:.4f} "
                   f"(ours {len(o_ext)}, ctags {len(t_ext)})")
-    items = _items(tree, only_ours, only_theirs, all_tags, ctags_failed)
+    items = _items(tree, only_ours, only_theirs, all_tags, ctags_failed, symbols, raw_tags)
     groups = adjudicate(language, items)
     adj_precision, adj_recall = adjudicated_figures(len(pairs), len(ours), len(theirs), groups)
     print(f"     adjudicated: precision {adj_precision:.4f}  recall {adj_recall:.4f}")
