@@ -40,6 +40,8 @@ def _c_function_name(declarator: Node | None) -> tuple[str, str] | None:
     if declarator is None or declarator.type != "function_declarator":
         return None
     target = field(declarator, "declarator")
+    if target is not None and target.type == "function_declarator":
+        return _macro_built_name(target)
     if target is None or target.type not in _FUNCTION_NAMES:
         return None
     full = GENERIC_ARGS.sub("", node_text(target)) if target.type == "template_function" else node_text(target)
@@ -51,6 +53,19 @@ def _c_function_name(declarator: Node | None) -> tuple[str, str] | None:
         scope, _, name = full.rpartition("::")
         return (GENERIC_ARGS.sub("", scope).replace("::", ".").strip("."), name)
     return ("", full)
+
+
+def _macro_built_name(declarator: Node) -> tuple[str, str] | None:
+    """``double FN(BrotliPopulationCost)(const Histogram* h) {``: a name built by a macro (brotli's ``*_inc.h``
+    templates) is the macro's one argument, the part written in the source (the expansion is not known here)."""
+    macro, parameters = field(declarator, "declarator"), field(declarator, "parameters")
+    if macro is None or macro.type != "identifier" or not _MACRO_NAME.match(node_text(macro)) or parameters is None:
+        return None
+    arguments = parameters.named_children
+    if len(arguments) != 1 or arguments[0].type != "parameter_declaration" or field(arguments[0], "declarator"):
+        return None
+    name = field(arguments[0], "type")
+    return ("", node_text(name)) if name is not None and name.type in ("type_identifier", "identifier") else None
 
 
 # An annotation macro after the parameters (``void Lock() GTEST_LOCK_EXCLUDED_(mu_)``) is spelled in capitals.
@@ -140,8 +155,10 @@ def _cpp_member_declaration(node: Node) -> tuple[str, str, str] | None:
 
 
 def _c_typedef(node: Node) -> tuple[str, str, str] | None:
+    """``typedef struct s {...} s_t;`` defines ``s_t``; tree-sitter reads the standard names (``typedef __int16
+    int16_t;``) as a primitive type."""
     declarator = field(node, "declarator")
-    while declarator is not None and declarator.type != "type_identifier":
+    while declarator is not None and declarator.type not in ("type_identifier", "primitive_type"):
         inner = field(declarator, "declarator")
         if inner is None:
             inner = next((c for c in declarator.named_children), None)
@@ -158,9 +175,25 @@ def _cpp_namespace(node: Node) -> tuple[str, str, str] | None:
 
 
 def prepare_cpp(source: bytes) -> bytes:
-    """``source`` with export macros between ``class`` and the name blanked (same length: lines stay), and the
-    alternative branches of an unbalanced ``#if`` blanked (``blank_alternative_branches``)."""
-    return blank_alternative_branches(_CLASS_EXPORT_MACRO.sub(lambda m: b" " * len(m.group(0)), source))
+    """``source`` with export macros between ``class`` and the name blanked (same length: lines stay), then
+    ``prepare_c``."""
+    return prepare_c(_CLASS_EXPORT_MACRO.sub(lambda m: b" " * len(m.group(0)), source))
+
+
+def prepare_c(source: bytes) -> bytes:
+    """``source`` with block comments inside multi-line macros blanked (tree-sitter ends the macro at such a
+    comment, and brotli's ``decode.h`` became one error from there to its end) and the alternative branches of
+    an unbalanced ``#if`` blanked (``blank_alternative_branches``). Same length: lines and offsets stay."""
+    if b"/*" in source and b"\\\n" in source:
+        source = _MULTILINE_MACRO.sub(
+            lambda m: _BLOCK_COMMENT.sub(lambda c: bytes(b if b == 0x0A else 0x20 for b in c.group(0)), m.group(0)),
+            source,
+        )
+    return blank_alternative_branches(source)
+
+
+_MULTILINE_MACRO = re.compile(rb"^[ \t]*#[ \t]*define\b[^\n]*\\\n(?:[^\n]*\\\n)*[^\n]*", re.M)
+_BLOCK_COMMENT = re.compile(rb"/\*.*?\*/", re.S)
 
 
 _CONDITIONAL = re.compile(rb"^[ \t]*#[ \t]*(ifdef|ifndef|if|elif|else|endif)\b[^\n]*", re.M)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
-from repo_auditor.parsing.c_family import C_RULES, CPP_RULES, blank_alternative_branches, prepare_cpp
+from repo_auditor.parsing.c_family import C_RULES, CPP_RULES, prepare_c, prepare_cpp
 from repo_auditor.parsing.grammars import load_language
 from repo_auditor.parsing.nodes import Rule, base_type_name, field, named, node_text, scoped
 from repo_auditor.repository.languages import source_language
@@ -496,7 +496,7 @@ def parse_definitions(language: str, source: bytes) -> list[Definition]:
     if language == "cpp":
         source = prepare_cpp(source)
     elif language == "c":
-        source = blank_alternative_branches(source)
+        source = prepare_c(source)
     return tree_definitions(language, parse_tree(language, source))
 
 

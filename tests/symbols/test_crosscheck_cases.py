@@ -226,6 +226,31 @@ CASES = {
             ("class", "MyClass", 12, 12),
         ],
     ),
+    # brotli: names built by a macro (*_inc.h), a comment inside a multi-line macro (decode.h), standard typedefs
+    "c macro-built names, comments in macros, standard typedef names": (
+        "c",
+        """
+        #define ERRORS(X, SEP)      \\
+          X(_, NO_ERROR, 0) SEP     \\
+          /* same as results */     \\
+          X(_, SUCCESS, 1)
+        static BROTLI_NOINLINE void EXPORT_FN(CreateBackwardReferences)(
+            size_t num_bytes) {
+        }
+        double FN(BrotliPopulationCost)(const HistogramType* histogram) {
+          return 0;
+        }
+        typedef __int16 int16_t;
+        typedef void (*start_func)(void* opaque, size_t size);
+        """,
+        [
+            ("macro", "ERRORS", 1, 4),
+            ("function", "CreateBackwardReferences", 5, 7),
+            ("function", "BrotliPopulationCost", 8, 10),
+            ("type", "int16_t", 11, 11),
+            ("type", "start_func", 12, 12),
+        ],
+    ),
     # googletest's gmock-matchers-comparisons_test.cc: one #if/#else pair of TEST headers was a 1,348-line function
     "cpp unbalanced #if/#else keeps the first branch": (
         "cpp",

@@ -66,6 +66,28 @@ def _declares(item: Item) -> bool:
                      rf"\*?{name}\b|(^|[\s.]){name}\s*(<[^>]*>?)?\s*[(=:]|^\s*{name}\s*$)", item.source) is not None
 
 
+_C = ("c", "cpp")
+_MACRO = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+_CONDITIONAL = re.compile(r"\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b")
+
+
+def _in_alternative_branch(item: Item) -> bool:
+    """The item's line is inside an ``#elif`` or ``#else`` branch (at any depth)."""
+    stack: list[bool] = []
+    for line in item.lines[: item.line - 1]:
+        match = _CONDITIONAL.match(line)
+        if match is None:
+            continue
+        word = match.group(1)
+        if word.startswith("if"):
+            stack.append(False)
+        elif word in ("elif", "else") and stack:
+            stack[-1] = True
+        elif word == "endif" and stack:
+            stack.pop()
+    return any(stack)
+
+
 _JS = ("javascript", "typescript")
 _JS_KEYWORDS = frozenset("as break case catch do else extends for if in infer instanceof keyof of return satisfies "
                          "switch throw try typeof while".split())
@@ -162,6 +184,40 @@ CATEGORIES: list[Category] = [
              lambda i: i.raw == "function" and any(
                  re.match(rf"\s*(export\s+)?(declare\s+)?function\s+{re.escape(i.name)}\b", line)
                  for line in i.lines[max(i.line - 40, 0) : i.line - 1])),
+    # ---------------------------------------------------------------- C / C++
+    Category(_C, "ours", CTAGS_WRONG,
+             "a function whose name is built by a macro (brotli's `*_inc.h` templates: `double "
+             "FN(BrotliPopulationCost)(...) {`): we name it by the macro's argument, ctags by the macro (`FN`, "
+             "one definition both list, at the same line) or, after an attribute macro (`BROTLI_INTERNAL void "
+             "FN(X)(`), not at all",
+             lambda i: any(re.search(rf"\b{re.escape(m)}\s*\(\s*{re.escape(i.name)}\s*\)", i.source)
+                           for m in i.ctags_here if _MACRO.match(m)) or (not i.ctags_here and re.search(
+                               rf"\b[A-Z][A-Z0-9_]*\s*\(\s*{re.escape(i.name)}\s*\)\s*\(", i.source) is not None)),
+    Category(_C, "ctags", CTAGS_WRONG,
+             "the same definitions from ctags's side: named after the macro that builds the name (`FN`, "
+             "`EXPORT_FN`), which is not the function's name",
+             lambda i: _MACRO.match(i.name) is not None and re.search(
+                 rf"\b{re.escape(i.name)}\s*\(\s*\w+\s*\)\s*(\(|\{{|$)", i.source) is not None),
+    Category(_C, "ctags", CTAGS_WRONG,
+             "a macro invocation line without `;` before a function (brotli: `FOR_TABLE_BITS_(BAKE_METHOD_PARAM_)`"
+             " then `void BrotliCompressFragmentFast(`): ctags takes the invocation for the function's name",
+             lambda i: i.kind == "function" and re.fullmatch(rf"\s*{re.escape(i.name)}\s*\([^;{{}}]*\)\s*",
+                                                             i.source) is not None),
+    Category(_C, "ours", CTAGS_WRONG,
+             "the function after such an invocation line, which ctags names after the macro",
+             lambda i: i.kind == "function" and i.name not in i.ctags_here and any(
+                 re.fullmatch(r"\s*[A-Z][A-Z0-9_]*\s*\([^;{}]*\)\s*", line)
+                 for line in [line for line in i.lines[max(i.line - 6, 0) : i.line - 1]
+                              if line.strip() and not line.lstrip().startswith("#")][-1:])),
+    Category(_C, "ctags", OURS_WRONG,
+             "open: a `#define` inside an enum body (brotli's decode.h: `typedef enum { #define BROTLI_COMMA_ , "
+             "... } BrotliDecoderErrorCode;`) is an error to tree-sitter; we lose the macro and the typedef",
+             lambda i: i.path.endswith("decode.h") and i.name in ("BROTLI_COMMA_", "BrotliDecoderErrorCode")),
+    Category(_C, "ours", CTAGS_WRONG,
+             "a definition in an `#elif` / `#else` branch (brotli's platform.h: `BROTLI_TZCNT64` and "
+             "`BrotliBsf64Msvc` for MSVC): ctags reads only the first branch of a conditional; the others are "
+             "real definitions of other configurations",
+             lambda i: i.name not in i.ctags_here and _in_alternative_branch(i)),
 ]
 
 

@@ -392,15 +392,18 @@ def _match(ours: list[Tag], theirs: list[Tag]) -> tuple[list[tuple[Tag, Tag]], l
         by_key[(t.path, t.name)].append(t)
     used: set[Tag] = set()
     pairs, only_ours = [], []
-    exact = {(t.path, t.name, t.line): t for t in theirs}
-    rest = []
-    for o in ours:  # first pass: the same line
-        t = exact.get((o.path, o.name, o.line))
-        if t is not None and t not in used:
-            used.add(t)
-            pairs.append((o, t))
-        else:
-            rest.append(o)
+    rest = ours
+    for with_kind in (True, False):  # the same line and kind first (``typedef struct T {...} T;``: two of each)
+        exact = {(t.path, t.name, t.line, t.kind if with_kind else ""): t for t in theirs}
+        left = []
+        for o in rest:
+            t = exact.get((o.path, o.name, o.line, o.kind if with_kind else ""))
+            if t is not None and t not in used:
+                used.add(t)
+                pairs.append((o, t))
+            else:
+                left.append(o)
+        rest = left
     for o in sorted(rest, key=lambda t: (t.path, t.line)):  # second pass: the nearest line within tolerance
         best = None
         for t in by_key.get((o.path, o.name), ()):
