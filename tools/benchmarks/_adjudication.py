@@ -36,7 +36,16 @@ class Item(NamedTuple):
     lines: list[str]  # the whole file, for rules that look around (1-based: lines[line - 1])
     ctags_here: frozenset[str]  # names of every ctags tag (any kind) within one line
     ctags_failed_before: bool  # ctags warned "ignoring null tag" in this file at this line or before
-    outer_kind: str  # ours: the kind of our enclosing definition ("" at the top)
+    outer_kinds: tuple[str, ...]  # ours: the kinds of our enclosing definitions, outermost first
+
+    @property
+    def outer_kind(self) -> str:
+        """The kind of the innermost enclosing definition ("" at the top)."""
+        return self.outer_kinds[-1] if self.outer_kinds else ""
+
+    @property
+    def in_function(self) -> bool:
+        return any(kind in ("function", "method") for kind in self.outer_kinds)
     outer_end: int  # ours: the last line of our enclosing definition (the file's at the top)
     tag_lines: tuple[int, ...]  # lines of every ctags definition (a kind we map) in the file, sorted
     ctags_stale_scope: str  # ctags's tags just after this line are scoped in this definition, which ended before
@@ -62,8 +71,11 @@ def _around(item: Item, before: int, after: int) -> list[str]:
 def _declares(item: Item) -> bool:
     """The source line reads as a definition of the item's name (a sanity check before blaming ctags)."""
     name = re.escape(item.name)
+    source = item.source
+    if source.lstrip().startswith("@"):  # Java annotations first: the declaration follows
+        source = " ".join(item.lines[item.line - 1 : item.line + 10])
     return re.search(rf"(\b(class|interface|enum|namespace|module|type|function|get|set|def|fn|struct|trait)\s+"
-                     rf"\*?{name}\b|(^|[\s.]){name}\s*(<[^>]*>?)?\s*[(=:]|^\s*{name}\s*$)", item.source) is not None
+                     rf"\*?{name}\b|(^|[\s.]){name}\s*(<[^>]*>?)?\s*[(=:]|^\s*{name}\s*$)", source) is not None
 
 
 _C = ("c", "cpp")
@@ -86,6 +98,30 @@ def _in_alternative_branch(item: Item) -> bool:
         elif word == "endif" and stack:
             stack.pop()
     return any(stack)
+
+
+def _after_annotation(item: Item) -> bool:
+    """A Java annotation block (``@Name(`` ... ``)``) ends right before the item's line."""
+    for line in reversed(item.lines[max(item.line - 21, 0) : item.line - 1]):
+        stripped = line.strip()
+        if stripped.startswith("@"):
+            return True
+        if stripped.startswith(("*", "/*", "//")):
+            continue
+        if not stripped or stripped.endswith((";", "}")):
+            return False
+    return False
+
+
+def _opener(item: Item) -> str:
+    """The line that opens the block the item's line is in (braces counted backwards, strings ignored)."""
+    depth = 0
+    for line in reversed(item.lines[: item.line - 1]):
+        code = re.sub(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|//.*', "", line)
+        depth += code.count("}") - code.count("{")
+        if depth < 0:
+            return line
+    return ""
 
 
 _JS = ("javascript", "typescript")
@@ -147,7 +183,7 @@ CATEGORIES: list[Category] = [
     Category(("typescript",), "ours", CTAGS_WRONG,
              "a function, class or type nested in a function body: ctags's TypeScript parser lists only the "
              "constants there (checked: `function outer() { function inner() {} }` gives `outer` alone)",
-             lambda i: i.outer_kind in ("function", "method") and i.name not in i.ctags_here),
+             lambda i: i.in_function and i.name not in i.ctags_here),
     Category(("typescript",), "ours", CTAGS_WRONG,
              "a method or accessor of an object literal (`{ check(...chks) {...}, get self() {...} }`): ctags's "
              "TypeScript parser does not list them (its JavaScript parser does)",
@@ -218,6 +254,30 @@ CATEGORIES: list[Category] = [
              "`BrotliBsf64Msvc` for MSVC): ctags reads only the first branch of a conditional; the others are "
              "real definitions of other configurations",
              lambda i: i.name not in i.ctags_here and _in_alternative_branch(i)),
+    # ---------------------------------------------------------------- Java
+    Category(("java",), "ours", CTAGS_WRONG,
+             "a method or class inside a method body (an anonymous class's `hasNext()` in "
+             "`AbstractMap.keySet().iterator()`, a local class `BitSetSpliterator`): real code, but ctags's "
+             "Java parser does not look inside method bodies",
+             lambda i: i.in_function and _declares(i)),
+    Category(("java",), "ours", CTAGS_WRONG,
+             "a method of an anonymous class in a static or field initialiser (`static { ... new "
+             "JavaUtilZipFileAccess() { public boolean startsWithLocHeader(...) {`) or of an enum constant's body "
+             "(`PART1_ALPHA2 { Set<String> createCountryCodeSet() {`): real code ctags does not list (we qualify "
+             "it by the enclosing class)",
+             lambda i: i.kind == "method" and _declares(i) and re.search(
+                 r"(\bnew\s+[\w.<>?, ]+\(.*\)\s*|^\s*[A-Z][A-Z0-9_]*\s*(\(.*\))?\s*)\{\s*$", _opener(i)) is not None),
+    Category(("java",), "ours", CTAGS_WRONG,
+             "one definition both list: our span starts at its first annotation (`@RandomGeneratorProperties(` "
+             "over six lines, `@SuppressWarnings` then a comment), ctags's at the name, beyond the matching "
+             "tolerance",
+             lambda i: i.source.lstrip().startswith("@") and any(
+                 re.search(rf"\b{re.escape(i.name)}\s*[({{<]|\b(class|interface|enum|record)\s+{re.escape(i.name)}\b",
+                           line) and number in i.tag_lines
+                 for number, line in enumerate(i.lines[i.line - 1 : i.line + 20], start=i.line))),
+    Category(("java",), "ctags", CTAGS_WRONG,
+             "the same definitions from ctags's side (at the name, after a multi-line annotation)",
+             lambda i: _after_annotation(i)),
 ]
 
 

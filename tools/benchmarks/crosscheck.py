@@ -524,12 +524,15 @@ def _items(tree: Path, only_ours: list[Tag], only_theirs: list[Tag], all_tags: l
             lines = files[t.path]
             source = lines[t.line - 1] if 0 < t.line <= len(lines) else ""
             later = [scope for line, scope in stale.get(t.path, ()) if t.line <= line <= t.line + 50][:1]
-            outer_kind, outer_end = ("", len(lines))
-            if side == "ours" and "." in t.raw:
-                outer_kind, outer_end = outer.get((t.path, t.raw.rsplit(".", 1)[0]), (outer_kind, outer_end))
+            outer_kinds, outer_end = [], len(lines)
+            parts = t.raw.split(".") if side == "ours" else []
+            for depth in range(1, len(parts)):
+                kind, end = outer.get((t.path, ".".join(parts[:depth])), ("", outer_end))
+                outer_kinds.append(kind)
+                outer_end = end
             items.append(Item(side, t.path, t.name, t.line, t.kind, t.raw, source, lines,
                               frozenset(near.get((t.path, t.line), ())),
-                              ctags_failed.get(t.path, 1 << 30) <= t.line, outer_kind, outer_end,
+                              ctags_failed.get(t.path, 1 << 30) <= t.line, tuple(outer_kinds), outer_end,
                               tuple(sorted(tag_lines.get(t.path, ()))), later[0] if later else ""))
     return items
 
