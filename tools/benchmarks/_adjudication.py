@@ -49,6 +49,7 @@ class Item(NamedTuple):
     outer_end: int  # ours: the last line of our enclosing definition (the file's at the top)
     tag_lines: tuple[int, ...]  # lines of every ctags definition (a kind we map) in the file, sorted
     ctags_stale_scope: str  # ctags's tags just after this line are scoped in this definition, which ended before
+    string_opener: str | None  # ctags (Ruby): the line opening the string or heredoc this line is in, else None
 
     def ctags_silent_to_end(self) -> bool:
         """ctags lists no definition from this line to the end of the enclosing body: it did not read it."""
@@ -278,6 +279,38 @@ CATEGORIES: list[Category] = [
     Category(("java",), "ctags", CTAGS_WRONG,
              "the same definitions from ctags's side (at the name, after a multi-line annotation)",
              lambda i: _after_annotation(i)),
+    # ---------------------------------------------------------------- Ruby
+    Category(("ruby",), "ctags", CTAGS_WRONG,
+             "a name fragment from code built in a string (`def _invoke_#{name.to_s...}`, `def _reduce_%d(`, "
+             "`def on_#{event}`): the method's name is made at run time; ctags tags the literal prefix",
+             lambda i: i.string_opener is not None and re.search(
+                 rf"\bdef\s+(\w+\.)?{re.escape(i.name)}(#\{{|%)", i.source) is not None),
+    Category(("ruby",), "ctags", CTAGS_WRONG,
+             "words in a `%w[...]` list (irb's keyword list `def defined? do`): not code",
+             lambda i: i.string_opener is not None and re.search(r"%[wWiI]\W", i.string_opener) is not None),
+    Category(("ruby",), "ctags", OURS_WRONG,
+             "open: a definition in a string evaluated as code (`module_eval <<'RUBY'` defining `Kernel#require`, "
+             "`class_eval %{ def do_parse`, `eval <<-RUBY`): real at run time; we do not parse string contents",
+             lambda i: i.string_opener is not None and re.search(r"\b(\w+_)?eval\b", i.string_opener) is not None),
+    Category(("ruby",), "ctags", CTAGS_WRONG,
+             "code text in a string constant (racc's `parser-text.rb`: `PARSER_TEXT = <<'end_of_racc_parser'`, "
+             "the runtime racc writes into generated parsers): not evaluated there, not a definition of that file",
+             lambda i: i.string_opener is not None),
+    Category(("ruby",), "ctags", CTAGS_WRONG,
+             "`def self.random` inside an `if`/`else` at class level, or `def gem_command.run` on a local object: "
+             "ctags names the singleton method after its receiver (`self`, `gem_command`); the method is "
+             "`random` / `run`, which we list",
+             lambda i: i.raw == "singletonMethod" and re.search(rf"\bdef\s+{re.escape(i.name)}\.\S", i.source)
+             is not None),
+    Category(("ruby",), "ours", CTAGS_WRONG,
+             "the same methods from our side (named by the method, not the receiver)",
+             lambda i: re.search(rf"\bdef\s+(\w+)\.{re.escape(i.name)}(?!\w)", i.source) is not None
+             and re.search(rf"\bdef\s+(\w+)\.", i.source).group(1) in i.ctags_here),
+    Category(("ruby",), "ours", CTAGS_WRONG,
+             "a method defined as the argument of a call (`ruby2_keywords def method_missing(...)`) or on an "
+             "instance variable (`def @CONF.inspect`): ctags lists nothing there",
+             lambda i: i.name not in i.ctags_here and re.search(
+                 rf"(\w\s+def\s+{re.escape(i.name)}\b|\bdef\s+@\w+\.{re.escape(i.name)})", i.source) is not None),
 ]
 
 

@@ -492,7 +492,39 @@ def _norm(name: str) -> str:
     return re.sub(r"^operator\s+", "operator", name)
 
 
-def _items(tree: Path, only_ours: list[Tag], only_theirs: list[Tag], all_tags: list[Tag],
+def _string_opener(language: str, source: bytes, line: int) -> str | None:
+    """When ``line`` (1-based) starts inside a string literal or heredoc: the line where that string opens (the
+    heredoc's ``<<~RUBY`` line, with the next), else None. Read from our own syntax tree."""
+    lines = source.split(b"\n")
+    if not 0 < line <= len(lines) or language not in ("ruby",):
+        return None
+    text = lines[line - 1]
+    column = len(text) - len(text.lstrip())
+    node = _parsed(language, source).root_node.descendant_for_point_range((line - 1, column), (line - 1, column))
+    while node is not None and node.type not in _STRING_NODES:
+        node = node.parent
+    if node is None:
+        return None
+    row = node.start_point.row  # a heredoc body starts at the end of its ``<<~RUBY`` line or on the next one
+    opener = lines[max(row - 1, 0) : row + 1] if node.type == "heredoc_body" else lines[row : row + 1]
+    return b" ".join(opener).decode("utf-8", "replace")
+
+
+_STRING_NODES = frozenset({"string", "heredoc_body", "string_array", "symbol_array"})
+_TREES: dict[tuple[str, int], object] = {}
+
+
+def _parsed(language: str, source: bytes):
+    from repo_auditor.parsing.definitions import parse_tree  # noqa: PLC0415
+
+    key = (language, hash(source))
+    if key not in _TREES:
+        _TREES.clear()  # one file at a time
+        _TREES[key] = parse_tree(language, source)
+    return _TREES[key]
+
+
+def _items(language: str, tree: Path, only_ours: list[Tag], only_theirs: list[Tag], all_tags: list[Tag],
            ctags_failed: dict[str, int], symbols, raw_tags: list[dict]) -> list[Item]:
     """The disagreements with what the adjudication rules look at (the source around them, ctags's other tags,
     our enclosing definition)."""
@@ -530,10 +562,11 @@ def _items(tree: Path, only_ours: list[Tag], only_theirs: list[Tag], all_tags: l
                 kind, end = outer.get((t.path, ".".join(parts[:depth])), ("", outer_end))
                 outer_kinds.append(kind)
                 outer_end = end
+            opener = _string_opener(language, (tree / t.path).read_bytes(), t.line) if side == "ctags" else None
             items.append(Item(side, t.path, t.name, t.line, t.kind, t.raw, source, lines,
                               frozenset(near.get((t.path, t.line), ())),
                               ctags_failed.get(t.path, 1 << 30) <= t.line, tuple(outer_kinds), outer_end,
-                              tuple(sorted(tag_lines.get(t.path, ()))), later[0] if later else ""))
+                              tuple(sorted(tag_lines.get(t.path, ()))), later[0] if later else "", opener))
     return items
 
 
@@ -602,7 +635,7 @@ def definitions(language: str, sources, work: Path, figures: Figures) -> dict:
             per_ext[ext] = (len(m_ext) / max(len(o_ext), 1), len(m_ext) / max(len(t_ext), 1))
             print(f"     {ext}: precision {per_ext[ext][0]:.4f} recall {per_ext[ext][1]:.4f} "
                   f"(ours {len(o_ext)}, ctags {len(t_ext)})")
-    items = _items(tree, only_ours, only_theirs, all_tags, ctags_failed, symbols, raw_tags)
+    items = _items(language, tree, only_ours, only_theirs, all_tags, ctags_failed, symbols, raw_tags)
     groups = adjudicate(language, items)
     adj_precision, adj_recall = adjudicated_figures(len(pairs), len(ours), len(theirs), groups)
     print(f"     adjudicated: precision {adj_precision:.4f}  recall {adj_recall:.4f}")
