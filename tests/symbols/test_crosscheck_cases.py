@@ -251,6 +251,30 @@ CASES = {
             ("type", "start_func", 12, 12),
         ],
     ),
+    # googletest: an annotation macro after a pointer-returning or const method, or on a pure virtual's own
+    # line; fmt: a class macro on the line before `class`; conversion operators
+    "cpp annotation shapes, class macro line, conversion operators": (
+        "cpp",
+        """
+        const void* UntypedFunctionMockerBase::MockObject() const
+            GTEST_LOCK_EXCLUDED_(g_gmock_mutex) {
+          return nullptr;
+        }
+        FMT_CLASS_API
+        class FMT_API format_error : public std::runtime_error {
+         public:
+          virtual void ClearDefaultActionsLocked()
+              GTEST_EXCLUSIVE_LOCK_REQUIRED_(g_gmock_mutex) = 0;
+          explicit operator bool() const noexcept { return true; }
+        };
+        """,
+        [
+            ("method", "UntypedFunctionMockerBase.MockObject", 1, 4),
+            ("class", "format_error", 6, 11),
+            ("method", "format_error.ClearDefaultActionsLocked", 8, 8),
+            ("method", "format_error.operator bool", 10, 10),
+        ],
+    ),
     # googletest's gmock-matchers-comparisons_test.cc: one #if/#else pair of TEST headers was a 1,348-line function
     "cpp unbalanced #if/#else keeps the first branch": (
         "cpp",

@@ -201,10 +201,11 @@ CATEGORIES: list[Category] = [
              "in an import list, `def.type satisfies \"bigint\"`, `(type instanceof ZodNull)`",
              lambda i: i.raw == "alias" and not re.match(
                  rf"\s*(export\s+)?(declare\s+)?type\s+{re.escape(i.name)}\b(?!\s*(,|as\b))", i.source)),
-    Category(_JS, "ours", CTAGS_WRONG,
-             "ctags's parser still believes it is inside an earlier function (zod's core/schemas.ts: its tags "
-             "down to line ~660 are scoped in `standardProps`, which ends at line 360) and lists no definition "
-             "here",
+    Category(_JS + _C, "ours", CTAGS_WRONG,
+             "ctags's parser still believes it is inside an earlier definition and lists nothing here: its next "
+             "tags are scoped in a definition that ended before (zod's core/schemas.ts: down to line ~660 in "
+             "`standardProps`, which ends at line 360; googletest-printers-test.cc: after line 807, inside a "
+             "`TEST`)",
              lambda i: bool(i.ctags_stale_scope) and i.name not in i.ctags_here and _declares(i)),
     Category(_JS, "ctags", CTAGS_WRONG,
              "ctags tags a keyword as a definition: `if (terminal) {` as a method `if`, `(a.enum as any)` as an "

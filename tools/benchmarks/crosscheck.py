@@ -78,6 +78,7 @@ large trees) and one process; against ``ctags -R`` writing JSON to /dev/null (on
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -488,8 +489,9 @@ def _categorise(language: str, only_ours: list[Tag], only_theirs: list[Tag], our
 
 
 def _norm(name: str) -> str:
-    """``operator !`` (ctags) and ``operator!`` (ours) are one name."""
-    return re.sub(r"^operator\s+", "operator", name)
+    """``operator !`` (ctags) and ``operator!`` (ours) are one name, so are ``operatorconst T&`` (ctags) and
+    ``operator const T&``: an operator's name is compared without spaces."""
+    return re.sub(r"\s+", "", name) if name.startswith("operator") else name
 
 
 def _string_opener(language: str, source: bytes, line: int) -> str | None:
@@ -540,12 +542,15 @@ def _items(language: str, tree: Path, only_ours: list[Tag], only_theirs: list[Ta
     spans: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     for s in symbols:
         spans[(s.path, s.name)].append((s.start_line, s.end_line))
-    stale: dict[str, list[tuple[int, str]]] = defaultdict(list)  # ctags tags scoped in a definition already closed
+    # per file, every ctags tag's line and, when ctags scopes it in a definition of ours that does not contain that
+    # line (one that ended before), that scope's name
+    stale: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for tag in raw_tags:
-        scope = str(tag.get("scope", "")).rsplit(".", 1)[-1]
+        scope = re.split(r"\.|::", str(tag.get("scope", "")))[-1]
         known = spans.get((tag["path"], scope))
-        if known and all(not start <= int(tag.get("line", 0)) <= end for start, end in known):
-            stale[tag["path"]].append((int(tag.get("line", 0)), scope))
+        line = int(tag.get("line", 0))
+        closed = bool(known) and all(not start <= line <= end for start, end in known)
+        stale[tag["path"]].append((line, scope if closed else ""))
     for found in stale.values():
         found.sort()
     items = []
@@ -555,7 +560,9 @@ def _items(language: str, tree: Path, only_ours: list[Tag], only_theirs: list[Ta
                 files[t.path] = (tree / t.path).read_text(encoding="utf-8", errors="replace").splitlines()
             lines = files[t.path]
             source = lines[t.line - 1] if 0 < t.line <= len(lines) else ""
-            later = [scope for line, scope in stale.get(t.path, ()) if t.line <= line <= t.line + 50][:1]
+            in_file = stale.get(t.path, [])
+            at = bisect.bisect_left(in_file, (t.line, ""))
+            later = [in_file[at][1]] if at < len(in_file) and in_file[at][1] else []  # the next tag's stale scope
             outer_kinds, outer_end = [], len(lines)
             parts = t.raw.split(".") if side == "ours" else []
             for depth in range(1, len(parts)):
