@@ -251,6 +251,12 @@ CATEGORIES: list[Category] = [
              "open: a `#define` inside an enum body (brotli's decode.h: `typedef enum { #define BROTLI_COMMA_ , "
              "... } BrotliDecoderErrorCode;`) is an error to tree-sitter; we lose the macro and the typedef",
              lambda i: i.path.endswith("decode.h") and i.name in ("BROTLI_COMMA_", "BrotliDecoderErrorCode")),
+    Category(("cpp",), "ours", CTAGS_WRONG,
+             "a definition written as a macro invocation (`TEST(Suite, Name) {`, `MOCK_METHOD(int, Nullary, ());`),"
+             " named by the macro as ctags names the others: ctags lists nothing at this one (all of `MockFoo`'s "
+             "40 mock methods in gmock-function-mocker_test.cc, lines 147-210)",
+             lambda i: _MACRO.match(i.name) is not None and not i.ctags_here
+             and re.match(rf"\s*{re.escape(i.name)}\s*\(", i.source) is not None),
     Category(_C, "ours", CTAGS_WRONG,
              "a definition in an `#elif` / `#else` branch (brotli's platform.h: `BROTLI_TZCNT64` and "
              "`BrotliBsf64Msvc` for MSVC): ctags reads only the first branch of a conditional; the others are "
