@@ -275,6 +275,16 @@ CASES = {
             ("method", "format_error.operator bool", 10, 10),
         ],
     ),
+    # serde's de/mod.rs: a trait object's lifetime bound is not part of the impl's name
+    "rust impl for a trait object with a bound": (
+        "rust",
+        """
+        impl<'a> Display for Expected + 'a {
+            fn fmt(&self) {}
+        }
+        """,
+        [("impl", "Expected", 1, 3), ("method", "Expected.fmt", 2, 2)],
+    ),
     # googletest's gmock-matchers-comparisons_test.cc: one #if/#else pair of TEST headers was a 1,348-line function
     "cpp unbalanced #if/#else keeps the first branch": (
         "cpp",

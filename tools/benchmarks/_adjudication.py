@@ -312,12 +312,24 @@ CATEGORIES: list[Category] = [
     Category(("ruby",), "ours", CTAGS_WRONG,
              "the same methods from our side (named by the method, not the receiver)",
              lambda i: re.search(rf"\bdef\s+(\w+)\.{re.escape(i.name)}(?!\w)", i.source) is not None
-             and re.search(rf"\bdef\s+(\w+)\.", i.source).group(1) in i.ctags_here),
+             and re.search(r"\bdef\s+(\w+)\.", i.source).group(1) in i.ctags_here),
     Category(("ruby",), "ours", CTAGS_WRONG,
              "a method defined as the argument of a call (`ruby2_keywords def method_missing(...)`) or on an "
              "instance variable (`def @CONF.inspect`): ctags lists nothing there",
              lambda i: i.name not in i.ctags_here and re.search(
                  rf"(\w\s+def\s+{re.escape(i.name)}\b|\bdef\s+@\w+\.{re.escape(i.name)})", i.source) is not None),
+    # ---------------------------------------------------------------- Go, Rust
+    Category(("go",), "ours", CTAGS_WRONG,
+             "a type, or an interface's method, declared inside a function body (`func TestSetContext(t) { type "
+             "key struct{} ...`): a real definition; ctags's Go parser does not look inside function bodies",
+             lambda i: i.in_function and _declares(i)),
+    Category(("rust",), "ctags", CTAGS_WRONG,
+             "an impl for a type with no single name (`impl<A, B> Pair for (A, B)`, `for ()`, `for !`, `for [T; "
+             "0]`, `for &[SocketAddr]`): ctags names it after an element (`B`, `T`) or the trait (`Deserialize`)",
+             lambda i: i.raw == "implementation" and re.search(r"\bfor\s+&?\s*[(\[!]", i.source) is not None),
+    Category(("rust",), "ours", CTAGS_WRONG,
+             "the same impls from our side, named by the type as written (`(A, B)`, `()`, `!`, `[T; 0]`)",
+             lambda i: i.kind == "impl" and i.name[:1] in "([!&"),
 ]
 
 

@@ -983,6 +983,13 @@ def _versions() -> list[str]:
     return out
 
 
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text(encoding="ascii").split()[:3]) + f" on {os.cpu_count()} CPUs"
+    except OSError:
+        return "unknown"
+
+
 def _write_block(text: str) -> None:
     old = REPORT.read_text(encoding="utf-8") if REPORT.exists() else f"# Cross-check\n\n{BLOCK_START}\n{BLOCK_END}\n"
     if BLOCK_START not in old:
@@ -1014,6 +1021,8 @@ def run(args) -> None:
         f"### Figures of {date.today().isoformat()}",
         "",
         "Versions: " + "; ".join(_versions()),
+        "",
+        f"Machine load at the end of the run (`/proc/loadavg`): {_loadavg()}",
         "",
         "| language | code | files | ours | ctags | precision | recall | adjudicated precision | adjudicated recall "
         "| kind agreement | ours files/s (default) | ours files/s (1 process) | ctags files/s |",
