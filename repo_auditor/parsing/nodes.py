@@ -1,4 +1,4 @@
-"""Small helpers over tree-sitter nodes shared by the definition rules (``definitions.py``, ``c_family.py``)."""
+"""Small helpers over tree-sitter nodes shared by the definition rules (``definitions.py``, ``*_family.py``)."""
 
 from __future__ import annotations
 
