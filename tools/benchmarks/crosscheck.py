@@ -53,7 +53,17 @@ start line is the first annotation/attribute/modifier for Java and Rust, ctags's
 ctags tags at one (file, name, line) count once. Precision = matched / ours, recall = matched / ctags's; kind
 agreement is reported among matches (function and method told apart). Unmatched items are grouped into
 categories (line differs, another name at the same line, ctags has an unmapped kind there, quotes in the name,
-JS assignment style, ``.h`` files ...) and printed with examples for adjudication.
+JS assignment style, ``.h`` files ...) and printed with examples. Matching takes the same line and kind first, then
+the same line, then the nearest line within tolerance.
+
+Adjudication
+------------
+Every unmatched item goes through the category rules of ``_adjudication.py`` (a verdict each: ctags wrong, counted
+as agreement, or ours wrong); the run prints raw and adjudicated precision/recall and each category with samples,
+then the categories above for what no rule claims. The rules may look at the source around an item, ctags's other
+tags near it (any kind), ctags's "ignoring null tag" warnings, our enclosing definitions, ctags scopes that name a
+definition of ours already closed, and (Ruby) whether ctags's line lies inside a string of our syntax tree.
+``CROSSCHECK_DUMP=folder`` writes the unclaimed items as JSON, one file per language.
 
 Import graph
 ------------
