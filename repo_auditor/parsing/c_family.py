@@ -37,9 +37,13 @@ def _c_function_name(declarator: Node | None) -> tuple[str, str] | None:
         if inner is None:  # parenthesized_declarator has no field name
             inner = next((c for c in declarator.named_children), None)
         declarator = inner
+    if declarator is not None and declarator.type == "operator_cast":  # ``explicit operator bool() const``
+        return ("", "operator " + node_text(field(declarator, "type")))
     if declarator is None or declarator.type != "function_declarator":
         return None
     target = field(declarator, "declarator")
+    if target is not None and target.type == "function_declarator":
+        return _macro_built_name(target)
     if target is None or target.type not in _FUNCTION_NAMES:
         return None
     full = GENERIC_ARGS.sub("", node_text(target)) if target.type == "template_function" else node_text(target)
@@ -51,6 +55,19 @@ def _c_function_name(declarator: Node | None) -> tuple[str, str] | None:
         scope, _, name = full.rpartition("::")
         return (GENERIC_ARGS.sub("", scope).replace("::", ".").strip("."), name)
     return ("", full)
+
+
+def _macro_built_name(declarator: Node) -> tuple[str, str] | None:
+    """``double FN(BrotliPopulationCost)(const Histogram* h) {``: a name built by a macro (brotli's ``*_inc.h``
+    templates) is the macro's one argument, the part written in the source (the expansion is not known here)."""
+    macro, parameters = field(declarator, "declarator"), field(declarator, "parameters")
+    if macro is None or macro.type != "identifier" or not _MACRO_NAME.match(node_text(macro)) or parameters is None:
+        return None
+    arguments = parameters.named_children
+    if len(arguments) != 1 or arguments[0].type != "parameter_declaration" or field(arguments[0], "declarator"):
+        return None
+    name = field(arguments[0], "type")
+    return ("", node_text(name)) if name is not None and name.type in ("type_identifier", "identifier") else None
 
 
 # An annotation macro after the parameters (``void Lock() GTEST_LOCK_EXCLUDED_(mu_)``) is spelled in capitals.
@@ -67,6 +84,8 @@ def _c_function(node: Node) -> tuple[str, str, str] | None:
         annotated = _annotated_definition(node)
         if annotated is not None:
             return annotated
+        if _annotates_previous(node, "field_declaration"):
+            return None  # ``virtual void f()`` / ``MACRO(mu) = 0;``: the member before is listed
     scope, name = found
     return ("method" if scope else "function", name, scope)
 
@@ -75,6 +94,9 @@ def _c_function(node: Node) -> tuple[str, str, str] | None:
 # whole class as a function; it is blanked (same length, so lines and offsets stay) before parsing.
 _CLASS_EXPORT_MACRO = re.compile(
     rb"(?<=\bclass )[A-Z][A-Z0-9_]*[A-Z0-9_](?=[ \t]+[A-Za-z_]\w*(?:[ \t]+final)?[ \t]*[:{\n])"
+    # fmt's ``FMT_CLASS_API`` alone on the line before ``class``
+    rb"|^[ \t]*[A-Z][A-Z0-9_]*_[A-Z0-9_]*[ \t]*(?=\n[ \t]*(?:class|struct)\b)",
+    re.M,
 )
 
 
@@ -82,19 +104,13 @@ def _annotated_definition(node: Node) -> tuple[str, str, str] | None:
     """``void Mutex::Unlock() GTEST_UNLOCK_FUNCTION_(mu_) {...}``: tree-sitter reads ``void Mutex::Unlock()`` as a
     declaration missing its ``;`` and the macro as the name of an untyped function. The name is the
     declaration's, when it ends on the line where the function starts or the line before."""
-    previous = node.prev_sibling
-    if (
-        previous is None
-        or previous.type != "declaration"
-        or node.start_point.row - previous.end_point.row not in (0, 1)
-        or not previous.children
-        or not previous.children[-1].is_missing
-    ):
+    if not _annotates_previous(node, "declaration"):
         return None
+    previous = node.prev_sibling
     target = field(previous, "declarator")
-    if target is not None and target.type == "function_declarator":  # ``bool A::f() const MACRO(mu) {``
-        found = _c_function_name(target)
-        if found is None or not found[1]:
+    found = _c_function_name(target)  # ``bool A::f() const MACRO(mu) {``, ``const T* A::f() MACRO(mu) {``
+    if found is not None:
+        if not found[1]:
             return None
         scope, name = found
     elif target is not None and target.type == "init_declarator":  # ``void A::f() MACRO(mu) {``
@@ -105,6 +121,19 @@ def _annotated_definition(node: Node) -> tuple[str, str, str] | None:
     else:
         return None
     return ("method" if scope else "function", name, scope, previous.start_point.row + 1)
+
+
+def _annotates_previous(node: Node, kind: str) -> bool:
+    """``node`` is an annotation macro read as a definition of its own, right after a ``kind`` node that misses
+    its ``;`` (on the same line or the one before)."""
+    previous = node.prev_sibling
+    return (
+        previous is not None
+        and previous.type == kind
+        and bool(previous.children)
+        and previous.children[-1].is_missing
+        and node.start_point.row - previous.end_point.row in (0, 1)
+    )
 
 
 def _cpp_member_declaration(node: Node) -> tuple[str, str, str] | None:
@@ -127,21 +156,16 @@ def _cpp_member_declaration(node: Node) -> tuple[str, str, str] | None:
                 named = _c_function_name(inner) if inner is not None else None
                 if named is not None and named[1]:
                     return ("method", named[1], named[0])
-        previous = node.prev_sibling
-        if (
-            previous is not None
-            and previous.type == "field_declaration"
-            and previous.children
-            and previous.children[-1].is_missing
-            and node.start_point.row - previous.end_point.row in (0, 1)
-        ):
+        if _annotates_previous(node, "field_declaration"):
             return None  # the annotation of the member declared just before, on its own line
     return ("method", found[1], found[0])  # MOCK_METHOD(int, f, ()) is named by its macro, as ctags does
 
 
 def _c_typedef(node: Node) -> tuple[str, str, str] | None:
+    """``typedef struct s {...} s_t;`` defines ``s_t``; tree-sitter reads the standard names (``typedef __int16
+    int16_t;``) as a primitive type."""
     declarator = field(node, "declarator")
-    while declarator is not None and declarator.type != "type_identifier":
+    while declarator is not None and declarator.type not in ("type_identifier", "primitive_type"):
         inner = field(declarator, "declarator")
         if inner is None:
             inner = next((c for c in declarator.named_children), None)
@@ -158,9 +182,25 @@ def _cpp_namespace(node: Node) -> tuple[str, str, str] | None:
 
 
 def prepare_cpp(source: bytes) -> bytes:
-    """``source`` with export macros between ``class`` and the name blanked (same length: lines stay), and the
-    alternative branches of an unbalanced ``#if`` blanked (``blank_alternative_branches``)."""
-    return blank_alternative_branches(_CLASS_EXPORT_MACRO.sub(lambda m: b" " * len(m.group(0)), source))
+    """``source`` with export macros between ``class`` and the name blanked (same length: lines stay), then
+    ``prepare_c``."""
+    return prepare_c(_CLASS_EXPORT_MACRO.sub(lambda m: b" " * len(m.group(0)), source))
+
+
+def prepare_c(source: bytes) -> bytes:
+    """``source`` with block comments inside multi-line macros blanked (tree-sitter ends the macro at such a
+    comment, and brotli's ``decode.h`` became one error from there to its end) and the alternative branches of
+    an unbalanced ``#if`` blanked (``blank_alternative_branches``). Same length: lines and offsets stay."""
+    if b"/*" in source and b"\\\n" in source:
+        source = _MULTILINE_MACRO.sub(
+            lambda m: _BLOCK_COMMENT.sub(lambda c: bytes(b if b == 0x0A else 0x20 for b in c.group(0)), m.group(0)),
+            source,
+        )
+    return blank_alternative_branches(source)
+
+
+_MULTILINE_MACRO = re.compile(rb"^[ \t]*#[ \t]*define\b[^\n]*\\\n(?:[^\n]*\\\n)*[^\n]*", re.M)
+_BLOCK_COMMENT = re.compile(rb"/\*.*?\*/", re.S)
 
 
 _CONDITIONAL = re.compile(rb"^[ \t]*#[ \t]*(ifdef|ifndef|if|elif|else|endif)\b[^\n]*", re.M)

@@ -15,8 +15,9 @@ from typing import NamedTuple
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
-from repo_auditor.parsing.c_family import C_RULES, CPP_RULES, blank_alternative_branches, prepare_cpp
+from repo_auditor.parsing.c_family import C_RULES, CPP_RULES, prepare_c, prepare_cpp
 from repo_auditor.parsing.grammars import load_language
+from repo_auditor.parsing.js_family import JS_RULES, TS_RULES
 from repo_auditor.parsing.nodes import Rule, base_type_name, field, named, node_text, scoped
 from repo_auditor.repository.languages import source_language
 
@@ -67,87 +68,6 @@ def _python_type_alias(node: Node) -> tuple[str, str, str] | None:
         return None
     name = node_text(left).split("[", 1)[0].strip()
     return ("type", name, "") if name.isidentifier() else None
-
-
-_JS_FUNCTION_VALUES = frozenset(
-    {
-        "arrow_function",
-        "function_expression",
-        "function",
-        "generator_function",
-        "generator_function_declaration",
-    }
-)
-
-
-def _js_variable(node: Node) -> tuple[str, str, str] | None:
-    """``const add = (a, b) => ...`` is a function named ``add``; ``const A = class {...}`` a class."""
-    name_node, value = field(node, "name"), field(node, "value")
-    if name_node is None or value is None or name_node.type != "identifier":
-        return None
-    if value.type in _JS_FUNCTION_VALUES:
-        return ("function", node_text(name_node), "")
-    if value.type == "class":
-        return ("class", node_text(name_node), "")
-    return None
-
-
-_JS_MEMBER_CHAIN = re.compile(r"[\w$]+(?:\.[\w$]+)*\Z")
-
-
-def _js_assignment(node: Node) -> tuple[str, str, str] | None:
-    """CommonJS definitions: ``res.send = function send`` is method ``res.send``, ``X.prototype.y = function``
-    method ``X.y``, ``exports.x = function`` (or ``module.exports.x =``) function ``x``, ``module.exports =
-    function name`` / ``= class Name`` the function / class ``name`` (anonymous: nothing)."""
-    left, right = field(node, "left"), field(node, "right")
-    if left is None or right is None or left.type != "member_expression" or node.parent is None:
-        return None
-    if node.parent.type != "expression_statement":
-        return None
-    kind = "function" if right.type in _JS_FUNCTION_VALUES else "class" if right.type == "class" else None
-    target = node_text(left)
-    if kind is None or not _JS_MEMBER_CHAIN.match(target):
-        return None
-    parts = [part for part in target.split(".") if part not in ("prototype", "this")]
-    if parts[:2] == ["module", "exports"]:
-        parts = parts[2:]
-    elif parts[:1] == ["exports"]:
-        parts = parts[1:]
-    if not parts:  # module.exports = function name() {...}
-        name = node_text(field(right, "name"))
-        return (kind, name, "") if name else None
-    scope = ".".join(parts[:-1])
-    if target.startswith("this."):
-        kind = "method" if kind == "function" else kind
-    return ("method" if scope and kind == "function" else kind, parts[-1], scope)
-
-
-def _js_property_name(node: Node | None) -> str:
-    """A method or property name without the quotes of a string key (``"str"() {}`` is ``str``)."""
-    if node is not None and node.type == "string":
-        return node_text(node)[1:-1]
-    return node_text(node)
-
-
-def _js_method(node: Node) -> tuple[str, str, str] | None:
-    name = _js_property_name(field(node, "name"))
-    return ("method", name, "") if name else None
-
-
-def _js_pair(node: Node) -> tuple[str, str, str] | None:
-    """``{ key: function () {...} }``: an object property whose value is a function is a method."""
-    key, value = field(node, "key"), field(node, "value")
-    if key is None or value is None or value.type not in _JS_FUNCTION_VALUES:
-        return None
-    if key.type not in ("property_identifier", "string", "identifier"):
-        return None
-    name = _js_property_name(key)
-    return ("method", name, "") if name else None
-
-
-def _ts_module(node: Node) -> tuple[str, str, str] | None:
-    name = node_text(field(node, "name")).strip("'\"`")
-    return ("module", name, "") if name else None
 
 
 def _go_type_spec(node: Node) -> tuple[str, str, str] | None:
@@ -223,38 +143,11 @@ _PY = {
     "type_alias_statement": _python_type_alias,
 }
 
-_JS = {
-    "function_declaration": named("function"),
-    "generator_function_declaration": named("function"),
-    "class_declaration": named("class"),
-    "method_definition": _js_method,
-    "variable_declarator": _js_variable,
-}
-
-# CommonJS definitions (``exports.x = function``, ``{ key: function }``) are JavaScript's way to define an API;
-# TypeScript code defines with declarations, and there the same shapes are mostly configuration objects.
-_JS_ONLY = {
-    "assignment_expression": _js_assignment,
-    "pair": _js_pair,
-}
-
-_TS = {
-    **_JS,
-    "abstract_class_declaration": named("class"),
-    "interface_declaration": named("interface"),
-    "type_alias_declaration": named("type"),
-    "enum_declaration": named("enum"),
-    "internal_module": _ts_module,
-    "module": _ts_module,
-    "method_signature": named("method"),
-    "abstract_method_signature": named("method"),
-}
-
 RULES: dict[str, dict[str, Rule]] = {
     "python": _PY,
-    "javascript": {**_JS, **_JS_ONLY},
-    "typescript": _TS,
-    "tsx": _TS,
+    "javascript": JS_RULES,
+    "typescript": TS_RULES,
+    "tsx": TS_RULES,
     "go": {
         "function_declaration": named("function"),
         "method_declaration": _go_method,
@@ -411,7 +304,7 @@ def parse_definitions(language: str, source: bytes) -> list[Definition]:
     if language == "cpp":
         source = prepare_cpp(source)
     elif language == "c":
-        source = blank_alternative_branches(source)
+        source = prepare_c(source)
     return tree_definitions(language, parse_tree(language, source))
 
 

@@ -1,4 +1,4 @@
-"""Small helpers over tree-sitter nodes shared by the definition rules (``definitions.py``, ``c_family.py``)."""
+"""Small helpers over tree-sitter nodes shared by the definition rules (``definitions.py``, ``*_family.py``)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ _REFERENCE_PREFIX = re.compile(r"^(?:[\s*&]+|'\w+|(?:mut|dyn|const)\b)+")
 
 
 def base_type_name(node: Node | None) -> str:
-    """``*pkg.Server[T]`` / ``&'a mut Foo<T>`` / ``a::b::Foo<T>`` -> ``Server`` / ``Foo`` / ``Foo``."""
+    """``*pkg.Server[T]`` / ``&'a mut Foo<T>`` / ``a::b::Foo<T>`` / ``Expected + 'a`` -> ``Server`` / ``Foo`` /
+    ``Foo`` / ``Expected`` (a trait object's bounds are not its name)."""
     text = _REFERENCE_PREFIX.sub("", GENERIC_ARGS.sub("", node_text(node)).strip())
+    text = text.split(" + ", 1)[0].strip()
     for sep in ("::", "."):
         text = text.rsplit(sep, 1)[-1]
     return text

@@ -179,6 +179,112 @@ CASES = {
             ("method", "K.str", 2, 2),
         ],
     ),
+    # express: middleware returned or passed as a named function expression; router's chained module.exports
+    "js named function expressions": (
+        "javascript",
+        """
+        exports.init = function(app) {
+          return function expressInit(req, res, next) {
+            file.on('headers', function headers(res) {});
+          };
+        };
+        var proto = module.exports = function(options) {};
+        var send = function send() {};
+        """,
+        [
+            ("function", "init", 1, 5),
+            ("function", "init.expressInit", 2, 4),
+            ("function", "init.expressInit.headers", 3, 3),
+            ("function", "proto", 6, 6),
+            ("function", "send", 7, 7),
+        ],
+    ),
+    # zod: overloads are one definition from the first signature (where ctags puts it); arrow-function fields
+    "ts overloads, function fields, class expressions": (
+        "typescript",
+        """
+        export function literal(a: string): string;
+        export function literal(a: number): number;
+        export function literal(a: any) { return a; }
+        class ZodError {
+          static create = (issues: number[]) => { return issues; };
+          format(): string;
+          // with a mapper
+          format(m: number): string;
+          format(m?: any) { return ""; }
+        }
+        interface I { a(): void; }
+        z.instanceof(class MyClass {});
+        """,
+        [
+            ("function", "literal", 1, 3),
+            ("class", "ZodError", 4, 10),
+            ("method", "ZodError.create", 5, 5),
+            ("method", "ZodError.format", 6, 9),
+            ("interface", "I", 11, 11),
+            ("method", "I.a", 11, 11),
+            ("class", "MyClass", 12, 12),
+        ],
+    ),
+    # brotli: names built by a macro (*_inc.h), a comment inside a multi-line macro (decode.h), standard typedefs
+    "c macro-built names, comments in macros, standard typedef names": (
+        "c",
+        """
+        #define ERRORS(X, SEP)      \\
+          X(_, NO_ERROR, 0) SEP     \\
+          /* same as results */     \\
+          X(_, SUCCESS, 1)
+        static BROTLI_NOINLINE void EXPORT_FN(CreateBackwardReferences)(
+            size_t num_bytes) {
+        }
+        double FN(BrotliPopulationCost)(const HistogramType* histogram) {
+          return 0;
+        }
+        typedef __int16 int16_t;
+        typedef void (*start_func)(void* opaque, size_t size);
+        """,
+        [
+            ("macro", "ERRORS", 1, 4),
+            ("function", "CreateBackwardReferences", 5, 7),
+            ("function", "BrotliPopulationCost", 8, 10),
+            ("type", "int16_t", 11, 11),
+            ("type", "start_func", 12, 12),
+        ],
+    ),
+    # googletest: an annotation macro after a pointer-returning or const method, or on a pure virtual's own
+    # line; fmt: a class macro on the line before `class`; conversion operators
+    "cpp annotation shapes, class macro line, conversion operators": (
+        "cpp",
+        """
+        const void* UntypedFunctionMockerBase::MockObject() const
+            GTEST_LOCK_EXCLUDED_(g_gmock_mutex) {
+          return nullptr;
+        }
+        FMT_CLASS_API
+        class FMT_API format_error : public std::runtime_error {
+         public:
+          virtual void ClearDefaultActionsLocked()
+              GTEST_EXCLUSIVE_LOCK_REQUIRED_(g_gmock_mutex) = 0;
+          explicit operator bool() const noexcept { return true; }
+        };
+        """,
+        [
+            ("method", "UntypedFunctionMockerBase.MockObject", 1, 4),
+            ("class", "format_error", 6, 11),
+            ("method", "format_error.ClearDefaultActionsLocked", 8, 8),
+            ("method", "format_error.operator bool", 10, 10),
+        ],
+    ),
+    # serde's de/mod.rs: a trait object's lifetime bound is not part of the impl's name
+    "rust impl for a trait object with a bound": (
+        "rust",
+        """
+        impl<'a> Display for Expected + 'a {
+            fn fmt(&self) {}
+        }
+        """,
+        [("impl", "Expected", 1, 3), ("method", "Expected.fmt", 2, 2)],
+    ),
     # googletest's gmock-matchers-comparisons_test.cc: one #if/#else pair of TEST headers was a 1,348-line function
     "cpp unbalanced #if/#else keeps the first branch": (
         "cpp",

@@ -53,7 +53,17 @@ start line is the first annotation/attribute/modifier for Java and Rust, ctags's
 ctags tags at one (file, name, line) count once. Precision = matched / ours, recall = matched / ctags's; kind
 agreement is reported among matches (function and method told apart). Unmatched items are grouped into
 categories (line differs, another name at the same line, ctags has an unmapped kind there, quotes in the name,
-JS assignment style, ``.h`` files ...) and printed with examples for adjudication.
+JS assignment style, ``.h`` files ...) and printed with examples. Matching takes the same line and kind first, then
+the same line, then the nearest line within tolerance.
+
+Adjudication
+------------
+Every unmatched item goes through the category rules of ``_adjudication.py`` (a verdict each: ctags wrong, counted
+as agreement, or ours wrong); the run prints raw and adjudicated precision/recall and each category with samples,
+then the categories above for what no rule claims. The rules may look at the source around an item, ctags's other
+tags near it (any kind), ctags's "ignoring null tag" warnings, our enclosing definitions, ctags scopes that name a
+definition of ours already closed, and (Ruby) whether ctags's line lies inside a string of our syntax tree.
+``CROSSCHECK_DUMP=folder`` writes the unclaimed items as JSON, one file per language.
 
 Import graph
 ------------
@@ -78,6 +88,7 @@ large trees) and one process; against ``ctags -R`` writing JSON to /dev/null (on
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -108,6 +119,8 @@ def _import_public():
 
 
 Repository, SymbolIndex, build_inventory = _import_public()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _adjudication import Item, adjudicate, adjudicated_figures  # noqa: E402  (a sibling, not a bench section)
 
 
 def _index(repo, cache: Path, workers: int | None):
@@ -202,6 +215,7 @@ class Figures:
     def __init__(self, label: str):
         self.label = label
         self.rows: list[str] = []
+        self.categories: list[str] = []  # adjudicated disagreements, one table row per category
 
 
 # ---------------------------------------------------------------------------------------------- sources
@@ -336,12 +350,13 @@ def _commit(tree: Path) -> None:
 # ---------------------------------------------------------------------------------------------- definitions
 
 
-def _ctags(tree: Path, language: str) -> tuple[float, list[dict]]:
+def _ctags(tree: Path, language: str) -> tuple[dict[str, int], list[dict]]:
     cmd = ["ctags", "--output-format=json", "--fields=+nKzSel", "--kinds-C++=+p", "--exclude=.git",
            f"--languages={CTAGS_LANG[language]}", "-R", "-f", "-", "."]
-    t0 = time.perf_counter()
     done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - t0
+    failed: dict[str, int] = {}  # path -> first line where ctags's parser gave up on a tag
+    for path, line in re.findall(r"ignoring null tag in (.+?)\(line: (\d+)\)", done.stderr):
+        failed[path.removeprefix("./")] = min(failed.get(path.removeprefix("./"), 1 << 30), int(line))
     tags = []
     for line in done.stdout.splitlines():
         try:
@@ -350,7 +365,7 @@ def _ctags(tree: Path, language: str) -> tuple[float, list[dict]]:
             continue
         if tag.get("_type") == "tag":
             tags.append(tag)
-    return seconds, tags
+    return failed, tags
 
 
 def _ctags_seconds(tree: Path, language: str) -> float:
@@ -388,15 +403,18 @@ def _match(ours: list[Tag], theirs: list[Tag]) -> tuple[list[tuple[Tag, Tag]], l
         by_key[(t.path, t.name)].append(t)
     used: set[Tag] = set()
     pairs, only_ours = [], []
-    exact = {(t.path, t.name, t.line): t for t in theirs}
-    rest = []
-    for o in ours:  # first pass: the same line
-        t = exact.get((o.path, o.name, o.line))
-        if t is not None and t not in used:
-            used.add(t)
-            pairs.append((o, t))
-        else:
-            rest.append(o)
+    rest = ours
+    for with_kind in (True, False):  # the same line and kind first (``typedef struct T {...} T;``: two of each)
+        exact = {(t.path, t.name, t.line, t.kind if with_kind else ""): t for t in theirs}
+        left = []
+        for o in rest:
+            t = exact.get((o.path, o.name, o.line, o.kind if with_kind else ""))
+            if t is not None and t not in used:
+                used.add(t)
+                pairs.append((o, t))
+            else:
+                left.append(o)
+        rest = left
     for o in sorted(rest, key=lambda t: (t.path, t.line)):  # second pass: the nearest line within tolerance
         best = None
         for t in by_key.get((o.path, o.name), ()):
@@ -481,8 +499,99 @@ def _categorise(language: str, only_ours: list[Tag], only_theirs: list[Tag], our
 
 
 def _norm(name: str) -> str:
-    """``operator !`` (ctags) and ``operator!`` (ours) are one name."""
-    return re.sub(r"^operator\s+", "operator", name)
+    """``operator !`` (ctags) and ``operator!`` (ours) are one name, so are ``operatorconst T&`` (ctags) and
+    ``operator const T&``: an operator's name is compared without spaces."""
+    return re.sub(r"\s+", "", name) if name.startswith("operator") else name
+
+
+def _string_opener(language: str, source: bytes, line: int) -> str | None:
+    """When ``line`` (1-based) starts inside a string literal or heredoc: the line where that string opens (the
+    heredoc's ``<<~RUBY`` line, with the next), else None. Read from our own syntax tree."""
+    lines = source.split(b"\n")
+    if not 0 < line <= len(lines) or language not in ("ruby",):
+        return None
+    text = lines[line - 1]
+    column = len(text) - len(text.lstrip())
+    node = _parsed(language, source).root_node.descendant_for_point_range((line - 1, column), (line - 1, column))
+    while node is not None and node.type not in _STRING_NODES:
+        node = node.parent
+    if node is None:
+        return None
+    row = node.start_point.row  # a heredoc body starts at the end of its ``<<~RUBY`` line or on the next one
+    opener = lines[max(row - 1, 0) : row + 1] if node.type == "heredoc_body" else lines[row : row + 1]
+    return b" ".join(opener).decode("utf-8", "replace")
+
+
+_STRING_NODES = frozenset({"string", "heredoc_body", "string_array", "symbol_array"})
+_TREES: dict[tuple[str, int], object] = {}
+
+
+def _parsed(language: str, source: bytes):
+    from repo_auditor.parsing.definitions import parse_tree  # noqa: PLC0415
+
+    key = (language, hash(source))
+    if key not in _TREES:
+        _TREES.clear()  # one file at a time
+        _TREES[key] = parse_tree(language, source)
+    return _TREES[key]
+
+
+def _items(language: str, tree: Path, only_ours: list[Tag], only_theirs: list[Tag], all_tags: list[Tag],
+           ctags_failed: dict[str, int], symbols, raw_tags: list[dict]) -> list[Item]:
+    """The disagreements with what the adjudication rules look at (the source around them, ctags's other tags,
+    our enclosing definition)."""
+    files: dict[str, list[str]] = {}
+    near: dict[tuple[str, int], set[str]] = defaultdict(set)
+    tag_lines: dict[str, list[int]] = defaultdict(list)
+    for t in all_tags:
+        if t.kind != t.raw or t.kind in {k for kinds in KIND_MAP.values() for k in kinds.values()}:
+            tag_lines[t.path].append(t.line)  # a definition ctags lists (a kind we map)
+        for line in (t.line - 1, t.line, t.line + 1):
+            near[(t.path, line)].add(t.name)
+    outer = {(s.path, s.qualified_name): (s.kind, s.end_line) for s in symbols}
+    spans: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for s in symbols:
+        spans[(s.path, s.name)].append((s.start_line, s.end_line))
+    # per file, every ctags tag's line and, when ctags scopes it in a definition of ours that does not contain that
+    # line (one that ended before), that scope's name
+    stale: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for tag in raw_tags:
+        scope = re.split(r"\.|::", str(tag.get("scope", "")))[-1]
+        known = spans.get((tag["path"], scope))
+        line = int(tag.get("line", 0))
+        closed = bool(known) and all(not start <= line <= end for start, end in known)
+        stale[tag["path"]].append((line, scope if closed else ""))
+    for found in stale.values():
+        found.sort()
+    items = []
+    for side, tags in (("ours", only_ours), ("ctags", only_theirs)):
+        for t in tags:
+            if t.path not in files:
+                files[t.path] = (tree / t.path).read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = files[t.path]
+            source = lines[t.line - 1] if 0 < t.line <= len(lines) else ""
+            in_file = stale.get(t.path, [])
+            at = bisect.bisect_left(in_file, (t.line, ""))
+            later = [in_file[at][1]] if at < len(in_file) and in_file[at][1] else []  # the next tag's stale scope
+            outer_kinds, outer_end = [], len(lines)
+            parts = t.raw.split(".") if side == "ours" else []
+            for depth in range(1, len(parts)):
+                kind, end = outer.get((t.path, ".".join(parts[:depth])), ("", outer_end))
+                outer_kinds.append(kind)
+                outer_end = end
+            opener = _string_opener(language, (tree / t.path).read_bytes(), t.line) if side == "ctags" else None
+            items.append(Item(side, t.path, t.name, t.line, t.kind, t.raw, source, lines,
+                              frozenset(near.get((t.path, t.line), ())),
+                              ctags_failed.get(t.path, 1 << 30) <= t.line, tuple(outer_kinds), outer_end,
+                              tuple(sorted(tag_lines.get(t.path, ()))), later[0] if later else "", opener))
+    return items
+
+
+def _dump(target: Path, items: list[Item]) -> None:
+    """The disagreements no rule claims, with their source line, for reading samples (``CROSSCHECK_DUMP=folder``)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{**i._asdict(), "lines": None, "tag_lines": None, "ctags_here": sorted(i.ctags_here)} for i in items]
+    target.write_text(json.dumps(rows, indent=0), encoding="utf-8")
 
 
 def _ctags_text(tag: dict) -> str:
@@ -508,7 +617,7 @@ def definitions(language: str, sources, work: Path, figures: Figures) -> dict:
         skipped = dict(index.skipped)
     finally:
         repo.close()
-    _, raw_tags = _ctags(tree, language)
+    ctags_failed, raw_tags = _ctags(tree, language)
     ctags_seconds = min(_ctags_seconds(tree, language) for _ in range(2))
 
     mapped_kinds = set(KIND_MAP[language].values()) | ({"function"} if language == "ruby" else set())
@@ -543,6 +652,23 @@ def definitions(language: str, sources, work: Path, figures: Figures) -> dict:
             per_ext[ext] = (len(m_ext) / max(len(o_ext), 1), len(m_ext) / max(len(t_ext), 1))
             print(f"     {ext}: precision {per_ext[ext][0]:.4f} recall {per_ext[ext][1]:.4f} "
                   f"(ours {len(o_ext)}, ctags {len(t_ext)})")
+    items = _items(language, tree, only_ours, only_theirs, all_tags, ctags_failed, symbols, raw_tags)
+    groups = adjudicate(language, items)
+    adj_precision, adj_recall = adjudicated_figures(len(pairs), len(ours), len(theirs), groups)
+    print(f"     adjudicated: precision {adj_precision:.4f}  recall {adj_recall:.4f}")
+    for category, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        print(f"     {len(members):6d}  only {category.side}, {category.verdict}: {category.label}")
+        for item in members[:SHOWN_EXAMPLES]:
+            print(f"             {item.path}:{item.line} {item.name}  | {item.source.strip()[:80]}")
+        figures.categories.append(f"| {language} | only {category.side} | {category.verdict} | {len(members)} | "
+                                  f"{category.label} | `{members[0].path}:{members[0].line}` |")
+    claimed = {(i.side, i.path, i.name, i.line) for members in groups.values() for i in members}
+    if os.environ.get("CROSSCHECK_DUMP"):
+        _dump(Path(os.environ["CROSSCHECK_DUMP"]) / f"{language}.json",
+              [i for i in items if (i.side, i.path, i.name, i.line) not in claimed])
+    only_ours = [o for o in only_ours if ("ours", o.path, o.name, o.line) not in claimed]
+    only_theirs = [t for t in only_theirs if ("ctags", t.path, t.name, t.line) not in claimed]
+    print(f"     not adjudicated: {len(only_ours)} only ours, {len(only_theirs)} only ctags")
     cats = _categorise(language, only_ours, only_theirs, ours, all_tags)
     for cat, examples in sorted(cats.items(), key=lambda kv: -len(kv[1]))[:SHOWN_CATEGORIES]:
         print(f"     {len(examples):6d}  {cat}")
@@ -554,7 +680,7 @@ def definitions(language: str, sources, work: Path, figures: Figures) -> dict:
           f"ctags/ours(default) {cold_pool / ctags_seconds:.1f}x")
     figures.rows.append(
         f"| {language} | {label} | {files} | {len(ours)} | {len(theirs)} | {precision:.4f} | {recall:.4f} | "
-        f"{kind_agree:.3f} | {files / cold_pool:.0f} | {files / cold_one:.0f} | {files / ctags_seconds:.0f} |"
+        f"{adj_precision:.4f} | {adj_recall:.4f} | {kind_agree:.3f} | {files / cold_pool:.0f} | {files / cold_one:.0f} | {files / ctags_seconds:.0f} |"
     )
     return {"per_ext": per_ext, "categories": {k: len(v) for k, v in cats.items()}}
 
@@ -867,6 +993,13 @@ def _versions() -> list[str]:
     return out
 
 
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text(encoding="ascii").split()[:3]) + f" on {os.cpu_count()} CPUs"
+    except OSError:
+        return "unknown"
+
+
 def _write_block(text: str) -> None:
     old = REPORT.read_text(encoding="utf-8") if REPORT.exists() else f"# Cross-check\n\n{BLOCK_START}\n{BLOCK_END}\n"
     if BLOCK_START not in old:
@@ -899,10 +1032,18 @@ def run(args) -> None:
         "",
         "Versions: " + "; ".join(_versions()),
         "",
-        "| language | code | files | ours | ctags | precision | recall | kind agreement | ours files/s (default) "
-        "| ours files/s (1 process) | ctags files/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"Machine load at the end of the run (`/proc/loadavg`): {_loadavg()}",
+        "",
+        "| language | code | files | ours | ctags | precision | recall | adjudicated precision | adjudicated recall "
+        "| kind agreement | ours files/s (default) | ours files/s (1 process) | ctags files/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *defs.rows,
+        "",
+        "Adjudicated disagreements (rules and verdicts in `_adjudication.py`; \"ctags wrong\" counts as agreement):",
+        "",
+        "| language | listed by | verdict | count | category | sample |",
+        "|---|---|---|---|---|---|",
+        *defs.categories,
         "",
         "| import graph | ours edges | reference edges | precision | recall | our cycles | reference cycles "
         "| reference |",
