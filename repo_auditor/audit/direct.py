@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from repo_auditor.errors import ConfigurationError
 from repo_auditor.rlm.lm import Usage
@@ -128,19 +128,29 @@ def render_files(repo: Any, redact_secrets: bool = True) -> str:
 
 
 class DirectExplorer:
-    """The explorer of the direct strategy: called like the RLM (``repo_tree=``, ``question=``), one model call.
+    """The explorer of the direct strategy: called like the RLM (``repo_tree=``, ``question=``), one model call per
+    sample.
 
-    A reply that is not the requested JSON becomes the answer as written, with no findings, and ``last_problem``
-    says so."""
+    With ``samples`` > 1 the same prompt is asked that many times and every sample's findings are kept (verification
+    and dedup come after, as for any finding): a small model that finds the flaw in two answers out of five finds it
+    far more often in three tries than in one. The answer is the one of the sample whose findings verify best (the
+    first on a tie); ``verify`` scores a sample's findings (the number that verify), and without it the first
+    answer stands. A reply that is not the requested JSON becomes the answer as written, with no findings, and
+    ``last_problem`` says so."""
 
     def __init__(self, repo: Any, lm: Any, *, redact: bool = True, max_reply_tokens: int | None = None,
-                 prompt: str = DIRECT_PROMPT, trace: str | None = None):
+                 prompt: str = DIRECT_PROMPT, trace: str | None = None, samples: int = 1,
+                 verify: Callable[[list[Any]], int] | None = None):
+        if samples < 1:
+            raise ConfigurationError(f"samples must be 1 or more, got {samples}")
         self.template = prompt
         self.trace = trace
         self.repo = repo
         self.lm = lm
         self.redact = redact
         self.max_reply_tokens = max_reply_tokens
+        self.samples = samples
+        self.verify = verify
         self.last_problem: str | None = None
         self.prompt = ""
 
@@ -151,41 +161,55 @@ class DirectExplorer:
         cap = {"max_tokens": self.max_reply_tokens} if capped else {}
         messages = [{"role": "user", "content": self.prompt}]
         writer = TraceWriter(self.trace) if self.trace else NullTrace()
-        try:
-            writer.write("run_start", signature="direct: repo_tree, question -> answer, findings",
-                         inputs={"question": f"str, {len(question)} chars"}, model=getattr(self.lm, "model", None),
-                         limits=cap)
-            writer.write("request", iteration=1, model=getattr(self.lm, "model", None), messages=messages,
-                         purpose="direct")
-            completion = self.lm.complete(messages, **cap)
-            writer.write("reply", iteration=1, text=completion.text, prompt_tokens=completion.prompt_tokens,
-                         completion_tokens=completion.completion_tokens, cost=completion.cost,
-                         finish_reason=completion.finish_reason,
-                         duration=round(time.perf_counter() - started, 4))
-        except BaseException as exc:
-            writer.write("run_error", error=f"{type(exc).__name__}: {exc}")
-            writer.close()
-            raise
         usage = Usage()
-        usage.add(completion)
-        answer, findings = self._read(completion.text)
-        writer.write("run_end", finished_by="submit", extracted=False, outputs={"answer": answer, "findings": findings},
-                     usage=usage.to_dict(),
-                     duration=round(time.perf_counter() - started, 4))
+        answers: list[tuple[str, list[Any], str | None]] = []
+        writer.write("run_start", signature="direct: repo_tree, question -> answer, findings",
+                     inputs={"question": f"str, {len(question)} chars"}, model=getattr(self.lm, "model", None),
+                     limits={**cap, "samples": self.samples})
+        for sample in range(1, self.samples + 1):
+            try:
+                writer.write("request", iteration=sample, model=getattr(self.lm, "model", None), messages=messages,
+                             purpose="direct")
+                completion = self.lm.complete(messages, **cap)
+            except BaseException as exc:
+                writer.write("run_error", error=f"{type(exc).__name__}: {exc}")
+                writer.close()
+                if answers:  # the samples already paid for are kept (a partial report)
+                    exc.partial = self._prediction(answers, usage, sample - 1, started, "error")
+                raise
+            usage.add(completion)
+            writer.write("reply", iteration=sample, text=completion.text, prompt_tokens=completion.prompt_tokens,
+                         completion_tokens=completion.completion_tokens, cost=completion.cost,
+                         finish_reason=completion.finish_reason, duration=completion.duration)
+            answers.append(self._read(completion.text))
+        prediction = self._prediction(answers, usage, self.samples, started, "submit")
+        writer.write("run_end", finished_by="submit", extracted=False, outputs=prediction.outputs,
+                     usage=usage.to_dict(), duration=prediction.duration)
         writer.close()
-        return Prediction(outputs={"answer": answer, "findings": findings}, usage=usage, root_usage=usage,
-                          finished_by="submit", iterations=1, duration=round(time.perf_counter() - started, 4))
+        return prediction
 
-    def _read(self, text: str) -> tuple[str, list[Any]]:
+    def _prediction(self, answers: list[tuple[str, list[Any], str | None]], usage: Usage, calls: int,
+                    started: float, finished_by: str) -> Prediction:
+        """The best sample's answer with every sample's findings."""
+        scores = [self.verify(findings) if self.verify and findings else 0 for _, findings, _ in answers]
+        best = max(range(len(answers)), key=lambda i: (scores[i], -i))
+        answer, _, problem = answers[best]
+        self.last_problem = problem
+        findings = [finding for _, found, _ in answers for finding in found]
+        return Prediction(outputs={"answer": answer, "findings": findings}, usage=usage, root_usage=usage,
+                          finished_by=finished_by, iterations=calls,
+                          duration=round(time.perf_counter() - started, 4))
+
+    @staticmethod
+    def _read(text: str) -> tuple[str, list[Any], str | None]:
+        """(answer, findings, problem) of one reply."""
         try:
             data = extract_json_object(text)
         except ValueError:
-            self.last_problem = "the direct answer was not the requested JSON; its text is the answer, no findings"
-            return text.strip(), []
+            return text.strip(), [], "the direct answer was not the requested JSON; its text is the answer, no findings"
         answer, findings = data.get("answer"), data.get("findings")
         if not isinstance(findings, list):
             findings = []
         if not isinstance(answer, str) or not answer.strip():
-            self.last_problem = "the direct answer had no answer text"
-            answer = ""
-        return answer, findings
+            return "", findings, "the direct answer had no answer text"
+        return answer, findings, None

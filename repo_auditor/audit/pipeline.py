@@ -31,7 +31,7 @@ from repo_auditor.findings import (
     Stop,
     parse_findings,
 )
-from repo_auditor.findings.verify import Synthesizer, build_report
+from repo_auditor.findings.verify import Synthesizer, build_report, verify_findings
 from repo_auditor.rlm import settings
 from repo_auditor.rlm.deadline import DeadlineExceeded, call_before
 from repo_auditor.rlm.loop import DEFAULT_MAX_REPLY_TOKENS
@@ -144,6 +144,12 @@ def _finding_for_prompt(finding: Finding) -> dict[str, Any]:
     }
 
 
+def _verified_count(raw_findings: list[Any], source: Any) -> int:
+    """How many of one direct sample's findings verify against the code (picks the answer among samples)."""
+    findings, _ = parse_findings(raw_findings)
+    return sum(f.verified is True for f in verify_findings(findings, source))
+
+
 @dataclass(frozen=True)
 class Budgets:
     """The run budgets of one audit (see ``RLM`` for their meaning)."""
@@ -185,6 +191,7 @@ class RepoAuditor:
         interpreter: Any = None,
         strategy: str = "auto",
         prompts: dict[str, str] | None = None,
+        samples: int = 1,
     ):
         unknown = set(prompts or ()) - set(PROMPT_NAMES)
         if unknown:
@@ -203,6 +210,7 @@ class RepoAuditor:
         self.trace = trace
         self.on_step = on_step
         self.interpreter = interpreter
+        self.samples = samples
 
     def default_explorer(self, tools: Any, budgets: Budgets) -> Any:
         from repo_auditor.rlm import RLM
@@ -230,8 +238,11 @@ class RepoAuditor:
         tools = RepoTools(repo, redact=self.redact)
         choice = choose_strategy(self.strategy, repo, getattr(lm, "model", None), self.budgets.max_reply_tokens)
         direct = choice.name == "direct"
+        source = tools.view if tools.view is not None else repo  # code as the model saw it
         explorer = (DirectExplorer(repo, lm, redact=self.redact, max_reply_tokens=self.budgets.max_reply_tokens,
-                                   prompt=self.prompts["direct"], trace=self.trace) if direct else self.explorer_factory(tools, self.budgets))
+                                   prompt=self.prompts["direct"], trace=self.trace, samples=self.samples,
+                                   verify=lambda found: _verified_count(found, source))
+                    if direct else self.explorer_factory(tools, self.budgets))
         interrupted: KeyboardInterrupt | None = None
         try:
             file_tree = repo.file_tree(FILE_TREE_BUDGET_CHARS)
@@ -259,7 +270,7 @@ class RepoAuditor:
         synth = None if stopped is not None or direct else self._timed(self.synthesizer, started)
         report = build_report(
             question, prediction.outputs.get("answer", ""), prediction.outputs.get("findings", []),
-            tools.view if tools.view is not None else repo,  # evidence as the model saw it; no secret in the report
+            source,  # evidence as the model saw it; no secret in the report
             repo_info=RepoInfo.from_remote(str(repo.root), repo.ref, repo.commit, repo.remote_url()),
             coverage=Coverage(), usage=(), trajectory=[step.to_dict() for step in prediction.trajectory],
             synthesizer=synth,
@@ -292,8 +303,9 @@ class RepoAuditor:
     def _run_info(self, choice: StrategyChoice, model: str, seconds: float) -> RunInfo:
         """What ran, for the report's "What ran" section (the CLI adds its budgets and scope)."""
         if choice.name == "direct":
-            return RunInfo({"direct": model}, "direct answer (every file in scope in one prompt) -> verification "
-                           "against the code", seconds, "direct", choice.reason)
+            samples = f", {self.samples} samples" if self.samples > 1 else ""
+            return RunInfo({"direct": model}, f"direct answer (every file in scope in one prompt{samples}) -> "
+                           "verification against the code", seconds, "direct", choice.reason)
         sub = self.sub_lm or settings.get("sub_lm")
         models = {"explore": model, "sub-calls": getattr(sub, "model", model), "synthesis": model}
         return RunInfo(models, "RLM exploration -> synthesis -> verification against the code", seconds, "rlm",
@@ -364,12 +376,15 @@ def audit(
     trace: str | None = None,
     on_step: Callable[[Step, Progress], None] | None = None,
     strategy: str = "auto",
+    samples: int = 1,
 ) -> Report:
     """Audit the repository at ``path`` (optionally at ``ref``) to answer ``question``; returns a verified Report.
-    ``strategy``: "auto" (direct when the files in scope fit the model's window), "rlm" or "direct".
+    ``strategy``: "auto" (direct when the files in scope fit the model's window), "rlm" or "direct". ``samples``:
+    direct answers asked for (every sample's findings kept, the best-verified answer shown).
 
     Render it with ``repo_auditor.render(report)`` (Markdown) or ``render(report, "json")``.
     """
     auditor = RepoAuditor(lm=lm, sub_lm=sub_lm, budgets=budgets, synthesizer="model" if synthesize else None,
-                          redact=redact, verbose=verbose, trace=trace, on_step=on_step, strategy=strategy)
+                          redact=redact, verbose=verbose, trace=trace, on_step=on_step, strategy=strategy,
+                          samples=samples)
     return auditor(path, question, ref=ref)

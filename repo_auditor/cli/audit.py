@@ -64,7 +64,8 @@ def audit_command(path: Path, question: str, ref: str | None, verbose: bool, qui
         progress.stage("exploring")
         try:
             report = audit(repo, question, lm=lm, sub_lm=sub_lm, budgets=budgets_from(cfg), verbose=verbose,
-                           trace=cfg.trace, on_step=progress.on_step, strategy=cfg.strategy, redact=cfg.redact)
+                           trace=cfg.trace, on_step=progress.on_step, strategy=cfg.strategy, redact=cfg.redact,
+                           samples=cfg.samples)
         except RunInterruptedError as exc:  # Ctrl-C after paying: the work done so far is still written
             report, status = exc.report, EXIT_INTERRUPTED
         else:

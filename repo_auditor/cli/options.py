@@ -97,10 +97,11 @@ def model_and_budget_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def audit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--strategy and --max-reply-tokens: the audit's own options."""
+    """--strategy, --max-reply-tokens and --samples: the audit's own options."""
     options = [
         setting_option("strategy", "--strategy", type=click.Choice(["auto", "rlm", "direct"])),
         setting_option("max_reply_tokens", "--max-reply-tokens", type=click.IntRange(min=1), metavar="N"),
+        setting_option("samples", "--samples", type=click.IntRange(min=1), metavar="N"),
     ]
     return _apply(fn, options)
 
@@ -248,7 +249,9 @@ def with_what_ran(report: Any, cfg: Any, lm: Any, sub_lm: Any, started: float) -
     scope += [f"exclude {', '.join(cfg.exclude)}"] if cfg.exclude else []
     if mode == "direct":
         models = {"direct": lm.model}
-        strategy = "direct answer (every file in scope in one prompt) -> verification against the code"
+        samples = getattr(cfg, "samples", 1) or 1
+        strategy = ("direct answer (every file in scope in one prompt" + (f", {samples} samples" if samples > 1 else "")
+                    + ") -> verification against the code")
     else:
         models = {"explore": lm.model, "sub-calls": (sub_lm or lm).model, "synthesis": lm.model}
         limits = [f"{cfg.max_iterations} turns", f"{cfg.max_llm_calls} sub-calls"]

@@ -157,6 +157,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("strategy", choice(*STRATEGIES), "auto",
             "audit strategy: direct (the files in one prompt) when they fit the model's window, else rlm; or force "
             "rlm or direct"),
+    Setting("samples", whole_number(1), 1,
+            "direct strategy: answers asked for; every answer's findings are kept and verified (helps small models)"),
     Setting("max_depth", whole_number(1), 1,
             "levels of runs: 2 or more lets the model start child runs (rlm_query)", NARROW),
     Setting("include", globs, (), "only files matching one of these globs (gitignore syntax)", SCOPE),

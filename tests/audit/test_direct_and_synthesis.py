@@ -118,3 +118,41 @@ def test_a_direct_audit_traces_its_request_and_reply(shop, tmp_path):
     assert "hunter2-very-secret" not in trace.read_text()
     assert answer["text"] == reply
     assert records[-1]["findings"][0]["verified"] is True
+
+
+def _direct_reply(path: str, line: int, evidence: str, answer: str) -> str:
+    return json.dumps({"answer": answer, "findings": [
+        {"title": "SQL injection", "severity": "high", "path": path, "line": line, "evidence": evidence,
+         "explanation": "name is formatted into the query"}]})
+
+
+def test_samples_keep_every_answers_findings_and_show_the_best_verified_answer(shop):
+    """Three samples of a small model's direct answer: one invents code, one cites the caller, one finds the line.
+    Every finding is verified; the answer shown is the one whose findings verify best."""
+    invented = _direct_reply("app/web.py", 6, "conn.execute('SELECT * FROM users WHERE name = ?', (name,))",
+                             "invented")
+    caller = json.dumps({"answer": "app/web.py:6 passes the name on.", "findings": []})
+    right = _direct_reply("app/db.py", 9, SQL_LINE, "`find_user` formats the name into SQL (app/db.py:9).")
+    lm = ScriptedLM([invented, caller, right])
+    report = audit(shop, QUESTION, lm=lm, strategy="direct", samples=3)
+    assert len(lm.requests) == 3 and all(r == lm.requests[0] for r in lm.requests)
+    assert report.answer == "`find_user` formats the name into SQL (app/db.py:9)."
+    assert [(f.location.path, f.verified) for f in report.findings] == [("app/db.py", True), ("app/web.py", False)]
+    assert "3 samples" in report.run.strategy and report.usage[0].calls == 3
+
+
+def test_a_failing_sample_keeps_the_answers_already_paid_for(shop):
+    from repo_auditor.errors import LMConnectionError
+
+    right = _direct_reply("app/db.py", 9, SQL_LINE, "app/db.py:9 formats the name into SQL.")
+    report = audit(shop, QUESTION, lm=ScriptedLM([right, LMConnectionError("down", model="scripted")]),
+                   strategy="direct", samples=3)
+    assert report.partial and report.answer == "app/db.py:9 formats the name into SQL."
+    assert [f.verified for f in report.findings] == [True]
+
+
+def test_samples_must_be_positive(shop):
+    from repo_auditor.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="samples must be 1 or more"):
+        audit(shop, QUESTION, lm=ScriptedLM([]), strategy="direct", samples=0)
