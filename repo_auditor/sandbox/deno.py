@@ -367,6 +367,8 @@ class DenoInterpreter:
                 snap = snapshot.snapshot_path(folder, runtime)
                 if not snapshot.is_intact(snap):
                     self.last_snapshot_build_seconds = snapshot.build(runtime, snap)
+                else:
+                    snapshot.mark_used(snap)
             except OSError:  # the snapshot cannot be written (a full disk, no folder): start without one, slower
                 snap = None
         try:

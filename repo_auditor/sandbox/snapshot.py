@@ -23,10 +23,17 @@ MAGIC = b"RASNAP1\0"
 HEADER_BYTES = len(MAGIC) + 8
 # A cold Pyodide load is ~2-4 s on a busy 2-core machine; leave room for slow disks.
 BUILD_TIMEOUT_S = 120
+KEEP_OTHER_SNAPSHOTS = 2  # snapshots of other versions kept in a shared cache (see _remove_stale)
 
 
 def snapshot_path(folder: Path, runtime: rt.Runtime) -> Path:
     return folder / f"pyodide-{rt.PYODIDE_VERSION}-{rt.snapshot_key(runtime)}.snap"
+
+
+def mark_used(path: Path) -> None:
+    """Record that ``path`` was just used, so a shared cache keeps it over snapshots nobody starts any more."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def is_intact(path: Path) -> bool:
@@ -103,11 +110,17 @@ def build(runtime: rt.Runtime, path: Path) -> float:
 
 
 def _remove_stale(current: Path) -> None:
-    """Snapshots of other versions are 30 MB each and never used again once the key changed; temporary files left by
-    a process that died while writing one are removed once they are old enough not to be another build's."""
+    """Snapshots are 30 MB each: besides the current one, only the ``KEEP_OTHER_SNAPSHOTS`` most recently built or
+    used are kept (two checkouts of different versions sharing the cache each keep theirs instead of rebuilding in
+    turn); older ones go. Temporary files left by a process that died while writing one are removed once they are old
+    enough not to be another build's."""
+    others = []
     for old in current.parent.glob("pyodide-*.snap"):
         if old != current:
-            old.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                others.append((old.stat().st_mtime, old))
+    for _, old in sorted(others, reverse=True)[KEEP_OTHER_SNAPSHOTS:]:
+        old.unlink(missing_ok=True)
     for leftover in current.parent.glob("pyodide-*.snap.*.tmp"):
         with contextlib.suppress(OSError):
             if time.time() - leftover.stat().st_mtime > STALE_TMP_SECONDS:
