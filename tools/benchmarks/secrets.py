@@ -3,6 +3,8 @@
 - Recall: ``secrets_corpus.build_corpus()`` (provider tokens in several file syntaxes, contextual secrets); a sample
   counts as caught when no 10-character piece of its secret survives and the line count is unchanged. Side by side:
   our redactor, the base library alone (kingfisher), and our rules without the base.
+- Recall via the ways out: the corpus committed to a git repository and read back through ``read_file``,
+  ``grep`` with 3 lines of context and the review's diff (``_secret_paths.py``).
 - Precision: redactions per 10,000 lines over real code: the stdlib (or ``--source``) and large installed packages
   (botocore, litellm, ...). ``SECRETS_BENCH_HITS=path`` writes every remaining hit there for inspection.
 - Throughput: MB/s of ``redact`` over the real code, whole files.
@@ -27,6 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.append(str(Path(__file__).resolve().parent))  # after the stdlib: this folder has a secrets.py
 
+from _secret_paths import recall_by_path, write_corpus_repo  # noqa: E402
 from secrets_corpus import build_corpus, leaked  # noqa: E402
 
 from repo_auditor.tools import redaction  # noqa: E402
@@ -148,6 +151,14 @@ def run(args) -> None:
           f"ours {ours:.1%}, kingfisher alone {base:.1%}, our rules without kingfisher {rules_only:.1%}")
     if missed:
         print(f"   ours missed: {', '.join(sorted(set(missed)))}")
+    with tempfile.TemporaryDirectory(prefix="bench-secrets-paths-") as tmp:
+        by_path = recall_by_path(corpus, write_corpus_repo(corpus, Path(tmp) / "repo"))
+    print("   recall via " + " / ".join(by_path) + ": "
+          + " / ".join(f"{r.recall:.1%}" for r in by_path.values()))
+    for result in by_path.values():
+        if result.missed or result.unshown:
+            print(f"   {result.name} missed: {', '.join(sorted(set(result.missed))) or '-'}; "
+                  f"line not shown: {', '.join(sorted(set(result.unshown))) or '-'}")
     source = Path(args.source) if getattr(args, "source", None) else None
     lines, hits, size, seconds = _precision(_real_code(source), os.environ.get("SECRETS_BENCH_HITS"))
     print(f"   precision total: {hits} redactions in {lines:,} lines = {hits / lines * 10_000:.2f} per 10k lines "
