@@ -11,9 +11,9 @@ import enum
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
 from repo_auditor.findings.finding import (
@@ -265,6 +265,26 @@ class Report:
             return f"{total} {noun}, none verified"
         by_severity = ", ".join(f"{n} {s.label}" for s, n in self.severity_counts().items())
         return f"{total} {noun}, {self.verified_count} verified: {by_severity}"
+
+    def shown(self) -> Report:
+        """The report as every output format writes it: with redaction on, each file path in it (finding locations,
+        files read, notes naming files) passes through the redactor as the tools' file names do, so a file named
+        after a secret (``keys/AKIA....txt``) shows as a marker. Raw paths stay in the report object itself: the
+        jobs verify and place findings with them."""
+        if not self.redaction:
+            return self
+        from repo_auditor.tools.view import redact_name
+
+        return self.with_names(redact_name)
+
+    def with_names(self, name: Callable[[str], str]) -> Report:
+        """This report with ``name`` applied to every path and every note that may name files (see ``shown``)."""
+        files_read: dict[str, int] = {}
+        for path, lines in self.coverage.files_read.items():
+            files_read[name(path)] = files_read.get(name(path), 0) + lines
+        return replace(self, findings=tuple(f.with_names(name) for f in self.findings),
+                       coverage=replace(self.coverage, files_read=files_read),
+                       notes=tuple(name(n) for n in self.notes))
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form; ``repo_auditor/schemas/report.schema.json`` describes it."""

@@ -29,6 +29,12 @@ MAX_CACHED_FILES = 200_000
 MAX_CACHED_NAMES = 100_000
 
 
+def redact_name(text: str) -> str:
+    """A file or folder path (or a short text naming files, such as a verification note) as the model may see it:
+    a secret in a name (``keys/AKIA....txt``) is a marker. The tools' listings and every report use this."""
+    return redact(text)
+
+
 class RedactedView:
     """Secrets of one repository's files, by blob id; ``redacted_*`` give what the model may see."""
 
@@ -118,7 +124,7 @@ class RedactedView:
         """A file or folder name as the model may see it."""
         shown = self._names.get(path)
         if shown is None:
-            shown = redact(path)
+            shown = redact_name(path)
             if len(self._names) < MAX_CACHED_NAMES:
                 self._names[path] = shown
         return shown
