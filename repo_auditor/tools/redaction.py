@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import math
 import posixpath
@@ -525,12 +526,15 @@ def is_config_file(path: str | None) -> bool:
             or name.startswith(("dockerfile", "makefile", ".env")))
 
 
-def _file_rules(path: str | None) -> list[_Rule]:
-    if not path:
-        return []
-    name = posixpath.basename(path.lower())
+def _file_rules(path: str | None) -> tuple[_Rule, ...]:
+    return _file_rules_named(posixpath.basename(path.lower())) if path else ()
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_rules_named(name: str) -> tuple[_Rule, ...]:
+    """The file rules for a lower-case file name (the tests read only the name: cached across folders)."""
     rules = []
-    if is_env_file(path):
+    if is_env_file(name):
         rules.append(_ENV_LINE)
     if name in (".pgpass", "pgpass.conf", "pgpass"):
         rules.append(_PGPASS)
@@ -538,9 +542,9 @@ def _file_rules(path: str | None) -> list[_Rule]:
         rules.append(_HTPASSWD)
     if name in (".netrc", "_netrc", "netrc"):
         rules.append(_NETRC)
-    if is_config_file(path):
+    if is_config_file(name):
         rules.append(_CONFIG_UNQUOTED)
-    return rules
+    return tuple(rules)
 
 
 _RULES_ALWAYS = (_ASSIGNED_KEYWORD, _CONNECTION, _CLI, _XML, _HTTP_SQL, _NETRC_LINE, _HIGH_ENTROPY)
@@ -575,11 +579,13 @@ def _base_scanner() -> Any:
     return _base
 
 
-def _base_spans(text: str) -> list[Span]:
+def _base_spans(text: str, data: bytes | None = None) -> list[Span]:
+    """The base's secrets in ``text`` (``data``: the text encoded as UTF-8, when the caller has it)."""
     scanner = _base_scanner()
     if scanner is None:
         return []
-    data = text.encode("utf-8", "surrogatepass")
+    if data is None:
+        data = text.encode("utf-8", "surrogatepass")
     findings = scanner.scan(data)
     if not findings:
         return []
@@ -740,16 +746,23 @@ def redacted_spans(text: str, path: str | None = None, *, base: bool = True) -> 
     if not text:
         return []
     spans = _pem_spans(text)
-    base_spans = _base_spans(text) if base else []
-    native = _candidate_hits(text) if base else None
+    data = text.encode("utf-8", "surrogatepass") if base else b""
+    base_spans = _base_spans(text, data) if base else []
+    native = _candidate_hits(text, data) if base else None
     haystack = _ascii_lower(text) if native is None else ""
-    for rule in (*_file_rules(path), *_TOKEN_RULES, *_RULES_ALWAYS):
+    rules = (*_file_rules(path), *_RULES_IN_ORDER)
+    if native is not None:  # most files fire none or one or two rules: confirm only those
+        fired = {position for index in native for position in _RULES_OF_PATTERN[index]}
+        rules = (*_file_rules(path), *(_RULES_IN_ORDER[position] for position in sorted(fired)))
+    for rule in rules:
         if not rule.triggers and rule.prefilter is None:
             hits = None
         elif native is not None:
-            hits = native.get(_NATIVE_INDEX[id(rule)], [])
+            hits = [at for index in _NATIVE_INDEX[id(rule)] for at in native.get(index, ())]
         else:
             hits = _python_hits(rule, text, haystack)
+        if hits == []:
+            continue  # nothing to confirm
         spans.extend(_rule_spans(rule, text, hits))
     return _merge(spans, base_spans)
 
@@ -761,26 +774,35 @@ def redacted_spans(text: str, path: str | None = None, *, base: bool = True) -> 
 _LOOKAROUND = re.compile(r"\(\?<?[!=][^()]*\)")
 
 
-def _native_pattern(rule: _Rule) -> str:
-    """A pattern every match of ``rule`` contains, for the Rust engine: a token rule's own regex without
-    look-around and group names (a superset), else its literal triggers or its prefilter."""
+def _native_patterns(rule: _Rule) -> list[str]:
+    """Patterns one of which every match of ``rule`` contains, for the Rust engine: a token rule's own regex without
+    look-around and group names (a superset), else its prefilter, else one pattern per literal trigger. The engine
+    confirms a pattern that fired over the whole text; a single literal confirms several times faster than an
+    alternation of dozens (0.17 s against 0.5 s over the stdlib)."""
     if rule in _TOKEN_RULES:
-        return "(" + re.sub(r"\(\?P<\w+>", "(?:", _LOOKAROUND.sub("", rule.pattern.pattern)) + ")"
+        return ["(" + re.sub(r"\(\?P<\w+>", "(?:", _LOOKAROUND.sub("", rule.pattern.pattern)) + ")"]
     if rule.prefilter is not None:
-        return "(" + rule.prefilter.pattern + ")"
-    return literal_pattern(rule.triggers, fold=rule.fold)
+        return ["(" + rule.prefilter.pattern + ")"]
+    return [literal_pattern((trigger,), fold=rule.fold) for trigger in rule.triggers]
 
 
 _NATIVE_RULES = tuple(dict.fromkeys(r for r in (*_TOKEN_RULES, *_RULES_ALWAYS, _NETRC, _CONFIG_UNQUOTED)
                                     if r.triggers or r.prefilter is not None))
-_NATIVE_PATTERNS = list(dict.fromkeys(_native_pattern(rule) for rule in _NATIVE_RULES))  # rules sharing triggers
-_NATIVE_INDEX = {id(rule): _NATIVE_PATTERNS.index(_native_pattern(rule)) for rule in _NATIVE_RULES}
+# Rules sharing a trigger share its pattern.
+_NATIVE_PATTERNS = list(dict.fromkeys(p for rule in _NATIVE_RULES for p in _native_patterns(rule)))
+_NATIVE_INDEX = {id(rule): tuple(_NATIVE_PATTERNS.index(p) for p in _native_patterns(rule)) for rule in _NATIVE_RULES}
+# The rules run on every file, in the order their spans are merged, and which of them each pattern can fire.
+_RULES_IN_ORDER = (*_TOKEN_RULES, *_RULES_ALWAYS)
+_RULES_OF_PATTERN = [tuple(position for position, rule in enumerate(_RULES_IN_ORDER)
+                           if id(rule) in _NATIVE_INDEX and index in _NATIVE_INDEX[id(rule)])
+                     for index in range(len(_NATIVE_PATTERNS))]
 _candidates: CandidateScanner | None = None
 _candidates_loaded = False
 
 
-def _candidate_hits(text: str) -> dict[int, list[int]] | None:
-    """Rule index -> character offsets of its candidate hits in ``text``; None without the native engine."""
+def _candidate_hits(text: str, data: bytes | None = None) -> dict[int, list[int]] | None:
+    """Rule index -> character offsets of its candidate hits in ``text`` (``data``: the text encoded as UTF-8, when
+    the caller has it); None without the native engine."""
     global _candidates, _candidates_loaded
     if not _candidates_loaded:
         with _base_lock:
@@ -789,7 +811,8 @@ def _candidate_hits(text: str) -> dict[int, list[int]] | None:
                 _candidates_loaded = True
     if _candidates is None:
         return None
-    data = text.encode("utf-8", "surrogatepass")
+    if data is None:
+        data = text.encode("utf-8", "surrogatepass")
     hits = _candidates.hits(data)
     if len(data) != len(text):  # byte offsets -> character offsets, in one walk over the sorted offsets
         hits = {i: _char_offsets(data, offsets) for i, offsets in hits.items()}

@@ -86,6 +86,16 @@ class RedactedView:
         """The whole file as the model may see it."""
         return apply_spans(text, self.spans(entry, text))
 
+    def redacted_lines(self, entry: FileEntry, text: str, lines: list[str], first: int, stop: int) -> list[str]:
+        """``lines[first:stop]`` (``text`` split on ``"\\n"``) as the model may see them. A file without secrets (most
+        of them) costs a cached lookup: the character offsets of the lines are counted only when there is one."""
+        chunk = lines[first:stop]
+        if not chunk or not self.spans(entry, text):
+            return chunk
+        offset = sum(map(len, lines[:first])) + first
+        end = offset + sum(map(len, chunk)) + len(chunk) - 1
+        return self.redacted_slice(entry, text, offset, end).split("\n")
+
     def redacted_slice(self, entry: FileEntry, text: str, start: int, end: int) -> str:
         """``text[start:end]`` as the model may see it; the secrets were found over the whole ``text``."""
         inside = [Span(max(s.start, start) - start, min(s.end, end) - start, s.kind)
