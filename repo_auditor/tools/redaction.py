@@ -29,9 +29,10 @@ Precision: a value that reads as an identifier, type or enum name (letters and `
 (``...EXAMPLE...``).
 
 Speed: each Python rule names a simpler pattern every match contains (a token rule's regex without look-around, or
-literals such as ``AKIA``, ``://``, case-folded ``passw``/``token``); all of them run in one native pass
-(``native_scan.py``) and the rule's own regex runs only on the lines holding a hit. Without the library the hits
-are found with ``str.find`` (slower, same lines).
+literals such as ``AKIA``, ``://``, case-folded ``passw``/``token``); they are loaded with kingfisher's rule set,
+so one native pass over a file finds the base's secrets and our candidate lines (``native_scan.py``; the compiled
+set is cached like the base's, and compiled again when a pattern changes), and a rule's own regex runs only on the
+lines holding one of its hits. Without the library the hits are found with ``str.find`` (slower, same lines).
 
 One piece: the rules, their value tests and the kinds they report are one table that is tuned as a whole against
 the recall corpus and the precision run of ``tools/bench secrets``; split across modules, a change to a value test
@@ -52,7 +53,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
-from repo_auditor.tools.native_scan import CandidateScanner, literal_pattern
+from repo_auditor.tools.native_scan import (
+    RULE_PREFIX,
+    CandidateScanner,
+    candidate_offsets,
+    candidate_rules_file,
+    is_candidate,
+    literal_pattern,
+)
 
 MARKER = "[REDACTED:{kind}]"
 # Text that marks a private key block; callers showing part of a file redact blocks over the whole file first.
@@ -556,12 +564,14 @@ _RULES_ALWAYS = (_ASSIGNED_KEYWORD, _CONNECTION, _CLI, _XML, _HTTP_SQL, _NETRC_L
 
 BASE_SCANNER: str | None = None  # "kingfisher-secret-scanner 1.5.0 (488 rules)" once loaded, "" when unavailable
 _base: Any = None
+_base_merged = False  # True when our candidate patterns were loaded into the base's scanner (one native pass)
 _base_lock = threading.Lock()
 
 
 def _base_scanner() -> Any:
-    """The kingfisher scanner, loaded once per process; None when the library is missing or fails to load."""
-    global _base, BASE_SCANNER
+    """The kingfisher scanner, loaded once per process, with our candidate patterns (``native_scan.py``) when they
+    load with its rule set: one pass over a file then finds both. None when the library is missing or fails."""
+    global _base, _base_merged, BASE_SCANNER
     if BASE_SCANNER is not None:
         return _base
     with _base_lock:
@@ -569,14 +579,35 @@ def _base_scanner() -> Any:
             try:
                 import kingfisher_sdk
 
-                rules = kingfisher_sdk.Rules()
+                try:
+                    rules = kingfisher_sdk.Rules([candidate_rules_file(_NATIVE_PATTERNS)])
+                    ours = sum(1 for rule in rules.metadata() if rule["id"].startswith(RULE_PREFIX))
+                    if ours != len(_NATIVE_PATTERNS):
+                        raise ValueError(f"{len(_NATIVE_PATTERNS) - ours} candidate patterns were not loaded")
+                    _base_merged = True
+                except Exception as exc:  # noqa: BLE001 - the candidates then take a pass of their own
+                    logging.getLogger(__name__).info("secret candidates in a separate pass (%s)", exc)
+                    rules, ours, _base_merged = kingfisher_sdk.Rules(), 0, False
                 _base = kingfisher_sdk.Scanner(rules, base64=False)
-                BASE_SCANNER = f"{BASE_LIBRARY} {kingfisher_sdk.__version__} ({len(rules)} rules)"
+                BASE_SCANNER = f"{BASE_LIBRARY} {kingfisher_sdk.__version__} ({len(rules) - ours} rules)"
             except Exception as exc:  # noqa: BLE001 - any failure leaves our own rules in force, loudly
                 logging.getLogger(__name__).warning(
                     "secret redaction runs without %s (%s); only the built-in rules apply", BASE_LIBRARY, exc)
-                _base, BASE_SCANNER = None, ""
+                _base, _base_merged, BASE_SCANNER = None, False, ""
     return _base
+
+
+def _native_scan(text: str, data: bytes) -> tuple[list[Span], dict[int, list[int]] | None]:
+    """The base's secrets in ``text`` (``data``: encoded as UTF-8) and our candidate hits (``_candidate_hits``), in
+    one native pass when they were loaded together."""
+    scanner = _base_scanner()
+    if not _base_merged:
+        return _base_spans(text, data), _candidate_hits(text, data)
+    findings = scanner._native.scan_bytes(data)  # native findings: the wrappers add nothing we read
+    hits = candidate_offsets(findings)
+    if hits and len(data) != len(text):
+        hits = {i: _char_offsets(data, offsets) for i, offsets in hits.items()}
+    return _spans_of(text, data, [f for f in findings if not is_candidate(f)]), hits
 
 
 def _base_spans(text: str, data: bytes | None = None) -> list[Span]:
@@ -586,7 +617,11 @@ def _base_spans(text: str, data: bytes | None = None) -> list[Span]:
         return []
     if data is None:
         data = text.encode("utf-8", "surrogatepass")
-    findings = scanner.scan(data)
+    return _spans_of(text, data, [f for f in scanner._native.scan_bytes(data) if not is_candidate(f)])
+
+
+def _spans_of(text: str, data: bytes, findings: list[Any]) -> list[Span]:
+    """The spans of the base's native ``findings`` in ``text``, its false positives and examples left out."""
     if not findings:
         return []
     ascii_only = len(data) == len(text)
@@ -747,8 +782,7 @@ def redacted_spans(text: str, path: str | None = None, *, base: bool = True) -> 
         return []
     spans = _pem_spans(text)
     data = text.encode("utf-8", "surrogatepass") if base else b""
-    base_spans = _base_spans(text, data) if base else []
-    native = _candidate_hits(text, data) if base else None
+    base_spans, native = _native_scan(text, data) if base else ([], None)
     haystack = _ascii_lower(text) if native is None else ""
     rules = (*_file_rules(path), *_RULES_IN_ORDER)
     if native is not None:  # most files fire none or one or two rules: confirm only those
