@@ -8,7 +8,7 @@ base layer, with ``builtins=False``: compiled in well under a second, no cache n
 The rule then runs on the lines holding a hit only.
 
 The base layer loads these patterns with its own rule set (``candidate_rules_file``), so one pass over a file finds
-both (``is_candidate`` tells them apart); ``CandidateScanner`` is the separate pass used when that load fails.
+both (``split_findings`` tells them apart); ``CandidateScanner`` is the separate pass used when that load fails.
 
 ``CandidateScanner.load`` returns None when the library is missing or rejects a pattern; the caller then finds the
 candidate lines in Python (``str.find``), as before.
@@ -56,24 +56,23 @@ class CandidateScanner:
 
     def hits(self, data: bytes) -> dict[int, list[int]]:
         """Pattern index -> sorted byte offsets where it matched in ``data``."""
-        return candidate_offsets(self._scanner._native.scan_bytes(data))  # native findings: offsets only
+        return split_findings(self._scanner._native.scan_bytes(data))[1]  # native findings: offsets only
 
 
-def is_candidate(finding: Any) -> bool:
-    """Whether a native finding is a hit of our patterns (not of the base rule set loaded with them)."""
-    return finding.rule_id.startswith(RULE_PREFIX)
-
-
-def candidate_offsets(findings: Any) -> dict[int, list[int]]:
-    """Pattern index -> sorted byte offsets of the candidate hits among native ``findings``."""
+def split_findings(findings: Any) -> tuple[list[Any], dict[int, list[int]]]:
+    """Native ``findings`` of a pass with the base's rules loaded too: the base's findings, and pattern index ->
+    sorted byte offsets of our candidate hits."""
+    base: list[Any] = []
     found: dict[int, list[int]] = {}
     for finding in findings:
         rule_id = finding.rule_id
         if rule_id.startswith(RULE_PREFIX):
             found.setdefault(int(rule_id[len(RULE_PREFIX):]), []).append(finding.location["start_offset"])
+        else:
+            base.append(finding)
     for offsets in found.values():
         offsets.sort()
-    return found
+    return base, found
 
 
 def candidate_rules_file(patterns: list[str]) -> str:

@@ -56,10 +56,9 @@ from typing import Any, Callable, NamedTuple
 from repo_auditor.tools.native_scan import (
     RULE_PREFIX,
     CandidateScanner,
-    candidate_offsets,
     candidate_rules_file,
-    is_candidate,
     literal_pattern,
+    split_findings,
 )
 
 MARKER = "[REDACTED:{kind}]"
@@ -603,11 +602,10 @@ def _native_scan(text: str, data: bytes) -> tuple[list[Span], dict[int, list[int
     scanner = _base_scanner()
     if not _base_merged:
         return _base_spans(text, data), _candidate_hits(text, data)
-    findings = scanner._native.scan_bytes(data)  # native findings: the wrappers add nothing we read
-    hits = candidate_offsets(findings)
+    findings, hits = split_findings(scanner._native.scan_bytes(data))  # native findings: no wrapper needed
     if hits and len(data) != len(text):
         hits = {i: _char_offsets(data, offsets) for i, offsets in hits.items()}
-    return _spans_of(text, data, [f for f in findings if not is_candidate(f)]), hits
+    return _spans_of(text, data, findings), hits
 
 
 def _base_spans(text: str, data: bytes | None = None) -> list[Span]:
@@ -617,7 +615,7 @@ def _base_spans(text: str, data: bytes | None = None) -> list[Span]:
         return []
     if data is None:
         data = text.encode("utf-8", "surrogatepass")
-    return _spans_of(text, data, [f for f in scanner._native.scan_bytes(data) if not is_candidate(f)])
+    return _spans_of(text, data, split_findings(scanner._native.scan_bytes(data))[0])
 
 
 def _spans_of(text: str, data: bytes, findings: list[Any]) -> list[Span]:
