@@ -13,7 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from repo_auditor.findings.categories import GENERAL, parse_category
 
@@ -298,18 +298,6 @@ class Finding:
 
     def with_verification(self, verified: bool | None, note: str | None, **changes: Any) -> Finding:
         return replace(self, verified=verified, verification_note=note, **changes)
-
-    def with_names(self, name: Callable[[str], str]) -> Finding:
-        """This finding with ``name`` applied to its paths and to the notes that may name files (verification
-        moves a finding to a file the model never named)."""
-        def text(value: str | None) -> str | None:
-            return None if value is None else name(value)
-
-        reported = self.reported_location
-        return replace(self, location=replace(self.location, path=name(self.location.path)),
-                       reported_location=None if reported is None else replace(reported, path=name(reported.path)),
-                       verification_note=text(self.verification_note), support_note=text(self.support_note),
-                       notes=tuple(name(n) for n in self.notes))
 
 
 def parse_findings(payload: object) -> tuple[list[Finding], list[FindingParseProblem]]:

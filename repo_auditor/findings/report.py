@@ -282,7 +282,7 @@ class Report:
         files_read: dict[str, int] = {}
         for path, lines in self.coverage.files_read.items():
             files_read[name(path)] = files_read.get(name(path), 0) + lines
-        return replace(self, findings=tuple(f.with_names(name) for f in self.findings),
+        return replace(self, findings=tuple(finding_with_names(f, name) for f in self.findings),
                        coverage=replace(self.coverage, files_read=files_read),
                        notes=tuple(name(n) for n in self.notes))
 
@@ -317,6 +317,19 @@ class Report:
             "redaction": "on" if self.redaction else "off",
             "trajectory": [_jsonable(step) for step in self.trajectory],
         }
+
+
+def finding_with_names(finding: Finding, name: Callable[[str], str]) -> Finding:
+    """``finding`` with ``name`` applied to its paths and to the notes that may name files (verification moves a
+    finding to a file the model never named); see ``Report.shown``."""
+    def text(value: str | None) -> str | None:
+        return None if value is None else name(value)
+
+    reported = finding.reported_location
+    return replace(finding, location=replace(finding.location, path=name(finding.location.path)),
+                   reported_location=None if reported is None else replace(reported, path=name(reported.path)),
+                   verification_note=text(finding.verification_note), support_note=text(finding.support_note),
+                   notes=tuple(name(n) for n in finding.notes))
 
 
 def load_report(data: object) -> Report:

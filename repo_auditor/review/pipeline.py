@@ -122,13 +122,14 @@ class ReviewResult:
         list, suppressed findings, inline comments) as the model saw them; see ``Report.shown``."""
         if not self.report.redaction:
             return self
+        from repo_auditor.findings.report import finding_with_names as named
         from repo_auditor.tools.view import redact_name as name
 
         return dataclasses.replace(
             self, report=self.report.with_names(name), plan=self.plan.with_names(name),
             changes=self.changes.with_names(name),
-            suppressed=tuple(dataclasses.replace(s, finding=s.finding.with_names(name)) for s in self.suppressed),
-            inline=tuple(dataclasses.replace(c, finding=c.finding.with_names(name), path=name(c.path))
+            suppressed=tuple(dataclasses.replace(s, finding=named(s.finding, name)) for s in self.suppressed),
+            inline=tuple(dataclasses.replace(c, finding=named(c.finding, name), path=name(c.path))
                          for c in self.inline))
 
     def run_properties(self) -> dict[str, Any]:

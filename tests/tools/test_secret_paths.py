@@ -24,6 +24,7 @@ def load(name: str):
 
 
 corpus = load("secrets_corpus")
+load("_repos")
 paths = load("_secret_paths")
 
 

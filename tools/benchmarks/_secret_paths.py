@@ -16,11 +16,10 @@ A way out that does not show the secret's line at all would count as a catch wit
 are listed in ``PathRecall.unshown`` and the test fails on them.
 """
 
-import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _repos import git
 from secrets_corpus import Sample, leaked
 
 PATHS = ("read_file", "grep -C3", "review diff")
@@ -46,28 +45,20 @@ def folder_of(index: int, sample: Sample) -> str:
     return f"s{index:03d}-{sample.format}"
 
 
-def _git(cwd: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="bench",
-               GIT_AUTHOR_EMAIL="bench@example.com", GIT_COMMITTER_NAME="bench",
-               GIT_COMMITTER_EMAIL="bench@example.com")
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
-
-
 def write_corpus_repo(samples: list[Sample], folder: Path) -> Path:
     """A git repository at ``folder``: branch ``base`` with a README, ``main`` one commit later with every sample."""
     folder.mkdir(parents=True, exist_ok=True)
-    _git(folder, "init", "-q", "-b", "main")
+    git(folder, "init", "-q", "-b", "main")
     (folder / "README.md").write_text("The generated secrets corpus, one folder per sample.\n", encoding="utf-8")
-    _git(folder, "add", "-A")
-    _git(folder, "commit", "-q", "-m", "base")
-    _git(folder, "branch", BASE_REF)
+    git(folder, "add", "-A")
+    git(folder, "commit", "-q", "-m", "base")
+    git(folder, "branch", BASE_REF)
     for index, sample in enumerate(samples):
         target = folder / folder_of(index, sample) / sample.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(sample.text, encoding="utf-8", newline="")
-    _git(folder, "add", "-A")
-    _git(folder, "commit", "-q", "-m", "samples")
+    git(folder, "add", "-A")
+    git(folder, "commit", "-q", "-m", "samples")
     return folder
 
 

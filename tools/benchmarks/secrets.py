@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -29,6 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.append(str(Path(__file__).resolve().parent))  # after the stdlib: this folder has a secrets.py
 
+from _repos import copy_into_repo  # noqa: E402
 from _secret_paths import recall_by_path, write_corpus_repo  # noqa: E402
 from secrets_corpus import build_corpus, leaked  # noqa: E402
 
@@ -102,14 +101,6 @@ def _precision(roots, hits_file) -> tuple[int, int, int, float]:
     return lines, hits, size, seconds
 
 
-def _git(cwd: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="bench",
-               GIT_AUTHOR_EMAIL="bench@example.com", GIT_COMMITTER_NAME="bench",
-               GIT_COMMITTER_EMAIL="bench@example.com")
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
-
-
 def _sweep(repo_path: Path, cache: Path, redact: bool) -> float:
     """Seconds to read every text file once through ``read_file`` (400-line calls) with a fresh RepoTools."""
     from repo_auditor.tools import RepoTools
@@ -166,12 +157,7 @@ def run(args) -> None:
     print(f"   throughput: {size / 1e6:.1f} MB in {seconds:.2f} s = {size / 1e6 / seconds:.1f} MB/s")
     stdlib = source or Path(sysconfig.get_path("stdlib"))
     with tempfile.TemporaryDirectory(prefix="bench-secrets-") as tmp:
-        work = Path(tmp) / "repo"
-        shutil.copytree(stdlib, work, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "site-packages", "*.pyc", ".git"))
-        _git(work, "init", "-q", "-b", "main")
-        _git(work, "add", "-A")
-        _git(work, "commit", "-q", "-m", "bench")
+        work = copy_into_repo(stdlib, Path(tmp) / "repo")
         off = _sweep(work, Path(tmp) / "c-off", redact=False)
         on = _sweep(work, Path(tmp) / "c-on", redact=True)
         off2 = _sweep(work, Path(tmp) / "c-off2", redact=False)
