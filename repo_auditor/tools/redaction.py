@@ -272,6 +272,8 @@ class _Rule:
     # Lines longer than this (minified bundles, one-line tokenizer vocabularies) are skipped by context rules;
     # provider tokens in them are still found by the token rules and the base.
     max_line: int | None = None
+    # Every match holds one of these characters (a quote): candidate lines without any are not searched.
+    needs: tuple[str, ...] = ()
 
 
 def _has_digit(m: re.Match[str]) -> bool:
@@ -397,7 +399,8 @@ def _assigned_accept(m: re.Match[str]) -> bool:
 _ASSIGNED_KEYWORD = _Rule(None, re.compile(
     rf"(?i)(?<![\w.-])(?P<name>{_NAME}){_SEP}(?:\w{{1,10}}\()?{_Q}(?P<value>[^'\"`\\\r\n]{{1,500}}?)(?P=q)"),
     accept=_assigned_accept,
-    kind_of=lambda m: _keyword_kind(m.group("name")), triggers=_KEYWORD_TRIGGERS, fold=True, max_line=4000)
+    kind_of=lambda m: _keyword_kind(m.group("name")), triggers=_KEYWORD_TRIGGERS, fold=True, max_line=4000,
+    needs=("'", '"', "`"))
 
 # Unquoted values: config files (YAML, INI, properties, TOML, .env), shell scripts, Makefiles, Dockerfiles.
 _CONFIG_UNQUOTED = _Rule(None, re.compile(
@@ -722,6 +725,8 @@ def _rule_spans(rule: _Rule, text: str, hits: list[int] | None) -> list[Span]:
     """``rule``'s secrets on the lines holding one of ``hits`` (None: a rule without triggers, the whole text)."""
     spans = []
     for start, end in _candidate_lines(rule, text, hits) if hits is not None else [(0, len(text))]:
+        if rule.needs and all(text.find(c, start, end) == -1 for c in rule.needs):
+            continue  # half the lines naming a token or a password assign no quoted literal
         for m in rule.pattern.finditer(text, start, end):
             if rule.accept is not None and not rule.accept(m):
                 continue
