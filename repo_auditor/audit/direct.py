@@ -26,6 +26,7 @@ from repo_auditor.rlm.reply import extract_json_object
 from repo_auditor.rlm.settings import takes_max_tokens
 from repo_auditor.rlm.trace import NullTrace, TraceWriter
 from repo_auditor.tools.redaction import redact
+from repo_auditor.tools.view import redact_name
 
 STRATEGIES = ("auto", "rlm", "direct")
 # Code tokenizes denser than prose: 3 characters per token over-counts for OpenAI-style tokenizers and is about right
@@ -114,16 +115,17 @@ def choose_strategy(requested: str, repo: Any, model: str | None, reply_tokens: 
 
 
 def render_files(repo: Any, redact_secrets: bool = True) -> str:
-    """Every text file in scope, line-numbered like read_file's output, secrets redacted."""
+    """Every text file in scope, line-numbered like read_file's output, secrets redacted (in names too)."""
     parts = []
     for entry in text_entries(repo):
         text = repo.read_text(entry.path)
+        name = entry.path
         if redact_secrets:
-            text = redact(text, entry.path)
+            text, name = redact(text, entry.path), redact_name(entry.path)
         lines = text.splitlines()
         width = len(str(len(lines)))
         numbered = "\n".join(f"{i:>{width}} | {line}" for i, line in enumerate(lines, 1))
-        parts.append(f"=== {entry.path} ({len(lines)} lines) ===\n{numbered}")
+        parts.append(f"=== {name} ({len(lines)} lines) ===\n{numbered}")
     return "\n\n".join(parts)
 
 

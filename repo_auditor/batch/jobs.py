@@ -101,6 +101,7 @@ def finding_row(*, fingerprint: str, severity: Any, category: str, title: str, p
 
 
 def _report_result(report: Any, category: str) -> JobResult:
+    report = report.shown()  # the rows name files as the model saw them
     findings = [finding_row(fingerprint=f.fingerprint, severity=f.severity, category=category, title=f.title,
                             path=f.location.path, line=f.location.line, end_line=f.location.end_line,
                             verified=f.verified) for f in report.findings]

@@ -11,9 +11,9 @@ import enum
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
 from repo_auditor.findings.finding import (
@@ -266,6 +266,26 @@ class Report:
         by_severity = ", ".join(f"{n} {s.label}" for s, n in self.severity_counts().items())
         return f"{total} {noun}, {self.verified_count} verified: {by_severity}"
 
+    def shown(self) -> Report:
+        """The report as every output format writes it: with redaction on, each file path in it (finding locations,
+        files read, notes naming files) passes through the redactor as the tools' file names do, so a file named
+        after a secret (``keys/AKIA....txt``) shows as a marker. Raw paths stay in the report object itself: the
+        jobs verify and place findings with them."""
+        if not self.redaction:
+            return self
+        from repo_auditor.tools.view import redact_name
+
+        return self.with_names(redact_name)
+
+    def with_names(self, name: Callable[[str], str]) -> Report:
+        """This report with ``name`` applied to every path and every note that may name files (see ``shown``)."""
+        files_read: dict[str, int] = {}
+        for path, lines in self.coverage.files_read.items():
+            files_read[name(path)] = files_read.get(name(path), 0) + lines
+        return replace(self, findings=tuple(finding_with_names(f, name) for f in self.findings),
+                       coverage=replace(self.coverage, files_read=files_read),
+                       notes=tuple(name(n) for n in self.notes))
+
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form; ``repo_auditor/schemas/report.schema.json`` describes it."""
         verified = self.verified_count
@@ -297,6 +317,19 @@ class Report:
             "redaction": "on" if self.redaction else "off",
             "trajectory": [_jsonable(step) for step in self.trajectory],
         }
+
+
+def finding_with_names(finding: Finding, name: Callable[[str], str]) -> Finding:
+    """``finding`` with ``name`` applied to its paths and to the notes that may name files (verification moves a
+    finding to a file the model never named); see ``Report.shown``."""
+    def text(value: str | None) -> str | None:
+        return None if value is None else name(value)
+
+    reported = finding.reported_location
+    return replace(finding, location=replace(finding.location, path=name(finding.location.path)),
+                   reported_location=None if reported is None else replace(reported, path=name(reported.path)),
+                   verification_note=text(finding.verification_note), support_note=text(finding.support_note),
+                   notes=tuple(name(n) for n in finding.notes))
 
 
 def load_report(data: object) -> Report:

@@ -43,7 +43,8 @@ def render(report: Report, format: str = "markdown", template_dir: str | os.Path
     """Render ``report`` as ``"markdown"`` (through ``template``, default ``audit.md.j2``, looked up first in
     ``template_dir``, then among the shipped templates) or ``"json"`` (``Report.to_dict()``, indented; templates are
     not used). Raises ReportError for a missing template or a template error, ConfigurationError for an unknown
-    format."""
+    format. Paths are written as the model saw them (``Report.shown``)."""
+    report = report.shown()
     if format == "json":
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
     if format not in ("markdown", "md"):

@@ -20,7 +20,9 @@ PLATFORMS = ("github", "gitlab")
 def render_result(result: ReviewResult, format: str = "markdown", template_dir: str | None = None, *,
                   inline: bool = False) -> str:
     """``result`` in ``format``; ``inline=True`` (markdown only) renders the summary of a review whose findings in
-    the diff are posted as inline comments, so it lists those in one line each."""
+    the diff are posted as inline comments, so it lists those in one line each. Paths are written as the model saw
+    them (``ReviewResult.shown``)."""
+    result = result.shown()
     if format == "markdown":
         from repo_auditor.report.render import render_review
 
@@ -39,20 +41,21 @@ def render_result(result: ReviewResult, format: str = "markdown", template_dir: 
 def render_inline(result: ReviewResult, platform: str, template_dir: str | None = None
                   ) -> list[tuple[InlineComment, str]]:
     """Each inline comment of ``result`` with its Markdown body for ``platform`` (github or gitlab): the finding,
-    its check, and a committable suggestion block when the fix applies cleanly."""
+    its check, and a committable suggestion block when the fix applies cleanly. The comment keeps the raw path
+    (where the platform places it); its body names files as the model saw them (``ReviewResult.shown``)."""
     from repo_auditor.report.render import render_review_comment
 
     if platform not in PLATFORMS:
         raise ConfigurationError(f"unknown platform {platform!r}; use one of: {', '.join(PLATFORMS)}")
     rendered = []
-    for comment in result.inline:
+    for comment, shown in zip(result.inline, result.shown().inline, strict=True):
         header = "suggestion"
         if platform == "gitlab" and comment.start_line is not None:
             header = f"suggestion:-{comment.line - comment.start_line}+0"  # GitLab counts lines above the note
         view = {"marker": comment.marker, "platform": platform, "suggestion": comment.suggestion,
                 "suggestion_problem": comment.suggestion_problem, "suggestion_header": header,
                 "fence": _fence(comment.suggestion or "")}
-        rendered.append((comment, render_review_comment(result.report, comment.finding, view,
+        rendered.append((comment, render_review_comment(result.report, shown.finding, view,
                                                         template_dir=template_dir)))
     return rendered
 

@@ -228,6 +228,16 @@ class ReviewPlan:
         changed = self.by_path.get(path)
         return changed is not None and changed.touches(line, end_line)
 
+    def with_names(self, name: Callable[[str], str]) -> ReviewPlan:
+        """This plan with ``name`` applied to every file's path and old path (see ``ReviewResult.shown``)."""
+        def named(changed: ChangedFile) -> ChangedFile:
+            return dataclasses.replace(changed, path=name(changed.path),
+                                       old_path=changed.old_path and name(changed.old_path))
+
+        return dataclasses.replace(
+            self, files=tuple(dataclasses.replace(p, file=named(p.file)) for p in self.files),
+            by_path={name(path): named(changed) for path, changed in self.by_path.items()})
+
 
 def plan_review(files: Iterable[ChangedFile], *, budget_chars: int = DEFAULT_DIFF_BUDGET_CHARS,
                 flags_for: Any = None) -> ReviewPlan:

@@ -117,6 +117,21 @@ class ReviewResult:
         (the ``--fail-on`` rule)."""
         return any(f.severity >= threshold for f in self.report.verified_findings)
 
+    def shown(self) -> ReviewResult:
+        """The result as every output format writes it: with redaction on, file paths (findings, the coverage
+        list, suppressed findings, inline comments) as the model saw them; see ``Report.shown``."""
+        if not self.report.redaction:
+            return self
+        from repo_auditor.findings.report import finding_with_names as named
+        from repo_auditor.tools.view import redact_name as name
+
+        return dataclasses.replace(
+            self, report=self.report.with_names(name), plan=self.plan.with_names(name),
+            changes=self.changes.with_names(name),
+            suppressed=tuple(dataclasses.replace(s, finding=named(s.finding, name)) for s in self.suppressed),
+            inline=tuple(dataclasses.replace(c, finding=named(c.finding, name), path=name(c.path))
+                         for c in self.inline))
+
     def run_properties(self) -> dict[str, Any]:
         """What produced the review, for SARIF's ``run.properties``."""
         return {"model": self.model, "subModel": self.sub_model, "promptVersion": self.prompt_version,

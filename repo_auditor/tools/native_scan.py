@@ -7,6 +7,9 @@ without look-around); all of them run together inside kingfisher's engine (Rust 
 base layer, with ``builtins=False``: compiled in well under a second, no cache needed) in one pass over the bytes.
 The rule then runs on the lines holding a hit only.
 
+The base layer loads these patterns with its own rule set (``candidate_rules_file``), so one pass over a file finds
+both (``split_findings`` tells them apart); ``CandidateScanner`` is the separate pass used when that load fails.
+
 ``CandidateScanner.load`` returns None when the library is missing or rejects a pattern; the caller then finds the
 candidate lines in Python (``str.find``), as before.
 """
@@ -43,7 +46,7 @@ class CandidateScanner:
         try:
             import kingfisher_sdk
 
-            rules = kingfisher_sdk.Rules([_rules_file(patterns)], builtins=False, cache=False)
+            rules = kingfisher_sdk.Rules([candidate_rules_file(patterns)], builtins=False, cache=False)
             if len(rules) != len(patterns):
                 raise ValueError(f"{len(patterns) - len(rules)} candidate patterns were not loaded")
             return cls(kingfisher_sdk.Scanner(rules, base64=False), len(patterns))
@@ -53,17 +56,26 @@ class CandidateScanner:
 
     def hits(self, data: bytes) -> dict[int, list[int]]:
         """Pattern index -> sorted byte offsets where it matched in ``data``."""
-        found: dict[int, list[int]] = {}
-        for finding in self._scanner._native.scan_bytes(data):  # the wrapper objects are not needed: offsets only
-            rule_id = finding.rule_id
-            if rule_id.startswith(RULE_PREFIX):
-                found.setdefault(int(rule_id[len(RULE_PREFIX):]), []).append(finding.location["start_offset"])
-        for offsets in found.values():
-            offsets.sort()
-        return found
+        return split_findings(self._scanner._native.scan_bytes(data))[1]  # native findings: offsets only
 
 
-def _rules_file(patterns: list[str]) -> str:
+def split_findings(findings: Any) -> tuple[list[Any], dict[int, list[int]]]:
+    """Native ``findings`` of a pass with the base's rules loaded too: the base's findings, and pattern index ->
+    sorted byte offsets of our candidate hits."""
+    base: list[Any] = []
+    found: dict[int, list[int]] = {}
+    for finding in findings:
+        rule_id = finding.rule_id
+        if rule_id.startswith(RULE_PREFIX):
+            found.setdefault(int(rule_id[len(RULE_PREFIX):]), []).append(finding.location["start_offset"])
+        else:
+            base.append(finding)
+    for offsets in found.values():
+        offsets.sort()
+    return base, found
+
+
+def candidate_rules_file(patterns: list[str]) -> str:
     """The patterns as a kingfisher rule file (JSON is YAML), written once per content to a private folder."""
     rules = [{"name": f"repo-auditor candidate {i}", "id": f"{RULE_PREFIX}{i}", "pattern": pattern,
               "min_entropy": 0, "confidence": "medium"} for i, pattern in enumerate(patterns)]

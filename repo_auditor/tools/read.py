@@ -80,11 +80,10 @@ def read_file(tree: TreeView, path: str, start_line: int = 1, end_line: int | No
                         f"Call read_file({rel!r}, start_line={max(1, total - MAX_LINES_PER_CALL + 1)}) for the last "
                         f"lines.")
     last = min(end_line if end_line is not None else total, total, start_line + MAX_LINES_PER_CALL - 1)
-    chunk = lines[start_line - 1:last]
     if view is not None:
-        offset = sum(len(line) + 1 for line in lines[:start_line - 1])
-        end = offset + sum(len(line) + 1 for line in chunk) - 1
-        chunk = view.redacted_slice(entry, text, offset, end).split("\n")
+        chunk = view.redacted_lines(entry, text, lines, start_line - 1, last)
+    else:
+        chunk = lines[start_line - 1:last]
     width = len(str(last))
     body: list[str] = []
     used = 0

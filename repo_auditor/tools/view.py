@@ -29,6 +29,12 @@ MAX_CACHED_FILES = 200_000
 MAX_CACHED_NAMES = 100_000
 
 
+def redact_name(text: str) -> str:
+    """A file or folder path (or a short text naming files, such as a verification note) as the model may see it:
+    a secret in a name (``keys/AKIA....txt``) is a marker. The tools' listings and every report use this."""
+    return redact(text)
+
+
 class RedactedView:
     """Secrets of one repository's files, by blob id; ``redacted_*`` give what the model may see."""
 
@@ -80,6 +86,16 @@ class RedactedView:
         """The whole file as the model may see it."""
         return apply_spans(text, self.spans(entry, text))
 
+    def redacted_lines(self, entry: FileEntry, text: str, lines: list[str], first: int, stop: int) -> list[str]:
+        """``lines[first:stop]`` (``text`` split on ``"\\n"``) as the model may see them. A file without secrets (most
+        of them) costs a cached lookup: the character offsets of the lines are counted only when there is one."""
+        chunk = lines[first:stop]
+        if not chunk or not self.spans(entry, text):
+            return chunk
+        offset = sum(map(len, lines[:first])) + first
+        end = offset + sum(map(len, chunk)) + len(chunk) - 1
+        return self.redacted_slice(entry, text, offset, end).split("\n")
+
     def redacted_slice(self, entry: FileEntry, text: str, start: int, end: int) -> str:
         """``text[start:end]`` as the model may see it; the secrets were found over the whole ``text``."""
         inside = [Span(max(s.start, start) - start, min(s.end, end) - start, s.kind)
@@ -118,7 +134,7 @@ class RedactedView:
         """A file or folder name as the model may see it."""
         shown = self._names.get(path)
         if shown is None:
-            shown = redact(path)
+            shown = redact_name(path)
             if len(self._names) < MAX_CACHED_NAMES:
                 self._names[path] = shown
         return shown

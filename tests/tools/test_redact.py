@@ -262,3 +262,22 @@ def test_non_ascii_text_maps_base_offsets_to_characters() -> None:
     text = f"# ünïcödé ✓\nkey = '{NPM}'\n"
     out = redact(text, "x.py")
     assert NPM not in out and out.startswith("# ünïcödé ✓\nkey = '[REDACTED:") and out.endswith("]'\n")
+
+
+@pytest.mark.slow  # loads the base's rule set alone (compiled on first use on a machine)
+def test_candidates_in_a_pass_of_their_own_find_the_same(monkeypatch) -> None:
+    """Our candidate patterns load with the base's rule set (one native pass); when that fails they take a pass of
+    their own, with the same result."""
+    from repo_auditor.tools import redaction
+
+    samples = corpus.build_corpus(seed=RNG.randrange(1_000_000))[::7]
+    expected = [redacted_spans(s.text, s.path) for s in samples]
+
+    def unloadable(patterns):
+        raise OSError("no writable folder")
+
+    for name, value in (("BASE_SCANNER", None), ("_base", None), ("_base_merged", False),
+                        ("candidate_rules_file", unloadable)):
+        monkeypatch.setattr(redaction, name, value)
+    assert [redacted_spans(s.text, s.path) for s in samples] == expected
+    assert not redaction._base_merged and redaction.BASE_SCANNER

@@ -8,8 +8,6 @@ ratio tool / rg (target: within 1.5x). Then the redactor's throughput over the w
 
 from __future__ import annotations
 
-import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -21,6 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.append(str(Path(__file__).resolve().parent))  # after the stdlib: this folder has a secrets.py
+
+from _repos import copy_into_repo  # noqa: E402
 
 from repo_auditor.repository import Repository  # noqa: E402
 from repo_auditor.tools import RepoTools  # noqa: E402
@@ -38,22 +39,6 @@ QUERIES = [  # (label, grep keyword arguments, the equivalent rg flags)
 ]
 
 
-def _git(cwd: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="bench",
-               GIT_AUTHOR_EMAIL="bench@example.com", GIT_COMMITTER_NAME="bench",
-               GIT_COMMITTER_EMAIL="bench@example.com")
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
-
-
-def _make_repo(source: Path, dest: Path) -> None:
-    shutil.copytree(source, dest, symlinks=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "site-packages", "*.pyc", ".git"))
-    _git(dest, "init", "-q", "-b", "main")
-    _git(dest, "add", "-A")
-    _git(dest, "commit", "-q", "-m", "bench")
-
-
 def _median(fn, runs: int = RUNS) -> float:
     times = []
     for _ in range(runs):
@@ -69,7 +54,7 @@ def run(args) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-grep-") as tmp:
         work = Path(tmp) / "repo"
         t0 = time.perf_counter()
-        _make_repo(source, work)
+        copy_into_repo(source, work)
         repo = Repository.open(work, cache_root=Path(tmp) / "cache")
         total_bytes = sum(entry.size for entry in repo.files)
         print(f"   source: {source} -> {len(repo.files):,} files, {total_bytes / 1e6:.1f} MB "

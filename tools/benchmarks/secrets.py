@@ -3,6 +3,8 @@
 - Recall: ``secrets_corpus.build_corpus()`` (provider tokens in several file syntaxes, contextual secrets); a sample
   counts as caught when no 10-character piece of its secret survives and the line count is unchanged. Side by side:
   our redactor, the base library alone (kingfisher), and our rules without the base.
+- Recall via the ways out: the corpus committed to a git repository and read back through ``read_file``,
+  ``grep`` with 3 lines of context and the review's diff (``_secret_paths.py``).
 - Precision: redactions per 10,000 lines over real code: the stdlib (or ``--source``) and large installed packages
   (botocore, litellm, ...). ``SECRETS_BENCH_HITS=path`` writes every remaining hit there for inspection.
 - Throughput: MB/s of ``redact`` over the real code, whole files.
@@ -14,8 +16,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -27,6 +27,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.append(str(Path(__file__).resolve().parent))  # after the stdlib: this folder has a secrets.py
 
+from _repos import copy_into_repo  # noqa: E402
+from _secret_paths import recall_by_path, write_corpus_repo  # noqa: E402
 from secrets_corpus import build_corpus, leaked  # noqa: E402
 
 from repo_auditor.tools import redaction  # noqa: E402
@@ -99,14 +101,6 @@ def _precision(roots, hits_file) -> tuple[int, int, int, float]:
     return lines, hits, size, seconds
 
 
-def _git(cwd: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="bench",
-               GIT_AUTHOR_EMAIL="bench@example.com", GIT_COMMITTER_NAME="bench",
-               GIT_COMMITTER_EMAIL="bench@example.com")
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
-
-
 def _sweep(repo_path: Path, cache: Path, redact: bool) -> float:
     """Seconds to read every text file once through ``read_file`` (400-line calls) with a fresh RepoTools."""
     from repo_auditor.tools import RepoTools
@@ -148,6 +142,14 @@ def run(args) -> None:
           f"ours {ours:.1%}, kingfisher alone {base:.1%}, our rules without kingfisher {rules_only:.1%}")
     if missed:
         print(f"   ours missed: {', '.join(sorted(set(missed)))}")
+    with tempfile.TemporaryDirectory(prefix="bench-secrets-paths-") as tmp:
+        by_path = recall_by_path(corpus, write_corpus_repo(corpus, Path(tmp) / "repo"))
+    print("   recall via " + " / ".join(by_path) + ": "
+          + " / ".join(f"{r.recall:.1%}" for r in by_path.values()))
+    for result in by_path.values():
+        if result.missed or result.unshown:
+            print(f"   {result.name} missed: {', '.join(sorted(set(result.missed))) or '-'}; "
+                  f"line not shown: {', '.join(sorted(set(result.unshown))) or '-'}")
     source = Path(args.source) if getattr(args, "source", None) else None
     lines, hits, size, seconds = _precision(_real_code(source), os.environ.get("SECRETS_BENCH_HITS"))
     print(f"   precision total: {hits} redactions in {lines:,} lines = {hits / lines * 10_000:.2f} per 10k lines "
@@ -155,12 +157,7 @@ def run(args) -> None:
     print(f"   throughput: {size / 1e6:.1f} MB in {seconds:.2f} s = {size / 1e6 / seconds:.1f} MB/s")
     stdlib = source or Path(sysconfig.get_path("stdlib"))
     with tempfile.TemporaryDirectory(prefix="bench-secrets-") as tmp:
-        work = Path(tmp) / "repo"
-        shutil.copytree(stdlib, work, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "site-packages", "*.pyc", ".git"))
-        _git(work, "init", "-q", "-b", "main")
-        _git(work, "add", "-A")
-        _git(work, "commit", "-q", "-m", "bench")
+        work = copy_into_repo(stdlib, Path(tmp) / "repo")
         off = _sweep(work, Path(tmp) / "c-off", redact=False)
         on = _sweep(work, Path(tmp) / "c-on", redact=True)
         off2 = _sweep(work, Path(tmp) / "c-off2", redact=False)
