@@ -144,7 +144,8 @@ def scan_source(language: str, source: bytes, tree: Tree | None = None) -> FileS
     grammar = _grammar(source_language(language, source))
     if tree is None:
         tree = grammar.parser.parse(source)
-    captures = QueryCursor(grammar.query).captures(tree.root_node)
+    # Rust is read by ``rust_paths``, which runs the query itself (again on each macro body).
+    captures = QueryCursor(grammar.query).captures(tree.root_node) if language != "rust" else {}
     scan = FileScan()
     if language == "python":
         _python(captures, scan)

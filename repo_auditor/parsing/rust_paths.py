@@ -32,8 +32,8 @@ QUERY = """
 (scoped_identifier path: [(crate) (super) (self)] @root)
 (scoped_type_identifier path: [(crate) (super) (self)] @root)
 (macro_invocation (token_tree) @macro)
-(attribute_item) @attr
-(inner_attribute_item) @inner
+(attribute_item (attribute (identifier) @cfg (#eq? @cfg "cfg"))) @attr
+(inner_attribute_item (attribute (identifier) @cfg (#eq? @cfg "cfg"))) @inner
 """
 
 _PATH_TYPES = frozenset({"scoped_identifier", "scoped_type_identifier"})
