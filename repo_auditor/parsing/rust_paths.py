@@ -81,7 +81,7 @@ def _collect(
         modules = []
         parent = node.parent
         while parent is not None:
-            if parent.type in _NOT_CODE_PATHS and node.type != "use_declaration":
+            if parent.type in _NOT_CODE_PATHS:
                 return None
             if parent.type == "mod_item" and parent.child_by_field_name("name") is not None:
                 modules.append(_text(parent.child_by_field_name("name")))

@@ -93,7 +93,7 @@ def test_entry_lines(language, source, expected):
 def test_rust_test_code_and_test_modules():
     source = (
         "use crate::a;\n#[cfg(test)]\nmod tests {\n    use crate::b;\n}\n#[cfg(all(test, not(loom)))]\nmod loom_tests;\n"
-        "#[cfg(feature = \"x\")]\nmod feature;\n#[cfg(test)]\nfn helper() { crate::c::f(); }\n"
+        '#[cfg(feature = "x")]\nmod feature;\n#[cfg(test)]\nfn helper() { crate::c::f(); }\n'
     )
     scan = scan_source("rust", source.encode())
     assert [(i.spec, i.names, i.test) for i in scan.imports] == [
