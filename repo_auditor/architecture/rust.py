@@ -49,7 +49,7 @@ def split_crate(
 ) -> CrateModules | None:
     """Claim a ``rust-module`` component for each top-level module with a folder; ``files`` gets each module's
     ``src/<module>.rs`` file. None when ``src/`` holds no crate root (``lib.rs`` / ``main.rs``)."""
-    src = posixpath.join(crate.root, "src") if crate.root else "src"
+    src = posixpath.join(crate.root, "src")
     if not any(f"{src}/{name}" in paths for name in _ROOT_FILES):
         return None
     split = CrateModules(crate.name, src, {})
