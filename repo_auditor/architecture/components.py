@@ -3,7 +3,8 @@
 Rules, in order (the first rule to claim a folder wins):
 
 * ``Cargo.toml`` with a ``[package]`` table: a ``rust-crate`` rooted there (a virtual workspace manifest adds
-  none; its members have their own ``Cargo.toml``).
+  none; its members have their own ``Cargo.toml``). When it is the only crate, each top-level module of its
+  ``src/`` with a folder becomes a ``rust-module`` component (``regex-syntax/hir``; see ``architecture.rust``).
 * ``go.mod``: its folder is a ``go-module`` named by the module path; every folder below with ``.go`` files is
   a ``go-package`` named by its import path (nested ``go.mod`` files start their own module; ``testdata`` is
   skipped).
@@ -23,7 +24,8 @@ Rules, in order (the first rule to claim a folder wins):
 Build files inside test or fixture folders (``tests/``, ``fixtures/``, ``testdata/`` ...) are not read: they
 describe sample projects.
 
-Each file belongs to the component with the deepest root above it. A file under no root belongs to a
+Each file belongs to the component with the deepest root above it (a Rust module's ``src/<module>.rs`` to its
+module). A file under no root belongs to a
 ``directory`` component named after its top-level folder, or ``(root)`` for files at the top.
 """
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
+from repo_auditor.architecture import rust
 from repo_auditor.architecture.manifests import Manifest
 from repo_auditor.architecture.model import Component
 from repo_auditor.architecture.tree import is_test_path, parent_dirs
@@ -62,6 +65,8 @@ class Layout:
     directories: dict[str, str] = field(
         default_factory=dict
     )  # top-level folder -> its ``directory`` component
+    files: dict[str, str] = field(default_factory=dict)  # file -> component, before any folder (``src/hir.rs``)
+    rust_modules: dict[str, rust.CrateModules] = field(default_factory=dict)  # crate component -> its split
 
     def owner_of_dir(self, folder: str) -> str | None:
         """The component whose root is ``folder`` or the deepest one above it; None if none."""
@@ -72,6 +77,8 @@ class Layout:
 
     def owner(self, path: str) -> str:
         """The component a file belongs to (creating its ``directory`` component on first use)."""
+        if path in self.files:
+            return self.files[path]
         found = self.owner_of_dir(posixpath.dirname(path))
         if found is not None:
             return found
@@ -163,6 +170,13 @@ def detect(paths: list[str], manifests: list[Manifest]) -> Layout:
             _python_project(manifest, folder, folders, packages_in, layout, claim)
     if [c.kind for c in layout.components.values()] == ["npm-package"]:
         _split_package(next(iter(layout.components.values())), folders, claim)
+    crates = [c for c in layout.components.values() if c.kind == "rust-crate"]
+    if len(crates) == 1:
+        split = rust.split_crate(crates[0], set(paths), claim, layout.files)
+        if split is not None:
+            layout.rust_modules[split.component] = split
+            for module in split.modules.values():  # its modules build with the crate's dependencies
+                layout.dev_crates[module] = layout.dev_crates.get(split.component, frozenset())
     return layout
 
 

@@ -10,13 +10,15 @@ How an import finds its target (anything else is external and makes no edge):
   and a ``.js`` specifier also finds its ``.ts`` source); bare specifiers against the ``name`` of the
   repository's own package.json files (``@scope/pkg/sub`` -> ``@scope/pkg``).
 * go: import paths under a ``go.mod`` module path, to the package folder.
-* rust: a ``use`` or ``extern crate`` whose first segment names a crate of the repository (``-`` read as
-  ``_``).
+* rust: a ``use``, ``extern crate`` or path whose first segment names a crate of the repository (``-`` read as
+  ``_``); in a crate split into modules, ``crate::`` / ``super::`` / ``self::`` paths reach its modules
+  (``architecture.rust``).
 * java: the longest prefix of the imported name that some file of the tree declares as its ``package``.
 
 An edge is ``test_only`` when every import behind it comes from test code (``is_test_path``; in Go only
 ``_test.go`` files, as ``go build`` reads them), a Rust
-``benches/`` or ``examples/`` folder, or names a crate its Cargo.toml lists only under ``[dev-dependencies]``.
+``benches/`` or ``examples/`` folder, ``#[cfg(test)]`` code or a module declared so, or names a crate its
+Cargo.toml lists only under ``[dev-dependencies]``.
 Go files under a ``//go:build ignore`` constraint yield no imports at all (``parsing.imports``). Cycles are
 computed on the other (production) edges only: a cycle through test code is not one the language would build.
 """
@@ -27,6 +29,7 @@ import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
 
+from repo_auditor.architecture import rust
 from repo_auditor.architecture.components import Layout
 from repo_auditor.architecture.model import Cycle, Edge
 from repo_auditor.architecture.tree import is_test_path, join
@@ -88,8 +91,7 @@ class Resolver:
         if language == "go":
             return self._go(imp.spec)
         if language == "rust":
-            found = self.layout.crates.get(imp.spec.replace("-", "_"))
-            return {found} if found and imp.spec not in ("crate", "self", "super") else set()
+            return rust.targets(self.layout, path, imp)
         if language == "java":
             parts = imp.spec.removesuffix(".*").split(".")
             for end in range(len(parts), 0, -1):
@@ -176,6 +178,7 @@ def build_edges(resolver: Resolver, scans: dict[str, tuple[str, FileScan]]) -> l
     """Edges between different components, sorted by source then target; ``in_cycle`` is filled by
     ``find_cycles``."""
     counters: dict[tuple[str, str], _Counter] = {}
+    rust_test_files, rust_test_folders = rust.test_module_files(scans)
     for path in sorted(scans):
         language, scan = scans[path]
         source = resolver.owners[path]
@@ -183,7 +186,12 @@ def build_edges(resolver: Resolver, scans: dict[str, tuple[str, FileScan]]) -> l
             test_file = path.endswith("_test.go")
         else:
             test_file = is_test_path(path) or (
-                language == "rust" and any(part in _RUST_NON_PRODUCT_DIRS for part in path.split("/")[:-1])
+                language == "rust"
+                and (
+                    any(part in _RUST_NON_PRODUCT_DIRS for part in path.split("/")[:-1])
+                    or path in rust_test_files
+                    or path.startswith(rust_test_folders)
+                )
             )
         dev_crates = resolver.layout.dev_crates.get(source, frozenset())
         for imp in scan.imports:
@@ -194,7 +202,9 @@ def build_edges(resolver: Resolver, scans: dict[str, tuple[str, FileScan]]) -> l
                 if counter is None:
                     counter = counters[(source, target)] = _Counter(0, path, imp.line)
                 counter.count += 1
-                if not test_file and not (language == "rust" and imp.spec.replace("-", "_") in dev_crates):
+                if not (test_file or imp.test) and not (
+                    language == "rust" and imp.spec.replace("-", "_") in dev_crates
+                ):
                     if not counter.production:  # the example is a production import when there is one
                         counter.example_path, counter.example_line = path, imp.line
                     counter.production += 1

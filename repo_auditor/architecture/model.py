@@ -29,7 +29,9 @@ SCHEMA: dict[str, str] = {
     "languages[]": "per language, most lines first: language, files, lines, excluded_files, excluded_lines",
     "components[]": (
         "name (unique), root (folder, '' = repository root), kind (python-package, npm-package, go-module, "
-        "go-package, rust-crate, java-module, npm-folder (a folder of a repository that is one npm package), directory), manifest (build file path or null), languages "
+        "go-package, rust-crate, java-module, npm-folder (a folder of a repository that is one npm package), "
+        "rust-module (a top-level module of a repository that is one Rust crate), directory), manifest (build file "
+        "path or null), languages "
         "(code languages, most lines first), files, lines, code_files, code_lines (non-test code), "
         "test_files, test_lines (test code by path convention), symbols (definitions found by tree-sitter), "
         "churn_commits, churn_lines (in the history window)"

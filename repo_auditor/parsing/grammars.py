@@ -13,7 +13,7 @@ from tree_sitter import Language
 from repo_auditor.errors import ConfigurationError
 
 # The modules whose text decides what a parse yields: their hash is part of every cache key.
-_RULE_MODULES = ("definitions.py", "c_family.py", "js_family.py", "nodes.py", "imports.py")
+_RULE_MODULES = ("definitions.py", "c_family.py", "js_family.py", "nodes.py", "imports.py", "rust_paths.py")
 # Part of every cache key, with a hash of the rule modules and the grammar versions: bump it when the stored row
 # format changes (an edit of the rules here changes the key by itself).
 RULES_VERSION = "1"

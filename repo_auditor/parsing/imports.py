@@ -7,9 +7,10 @@ Imports come from tree-sitter (so strings and comments that look like imports ar
 * javascript / typescript / tsx: ``import ... from "s"``, ``export ... from "s"``, ``require("s")``,
   ``import("s")``
 * go: every import path; java: ``import a.b.C`` (``a.b.*`` -> ``"a.b.*"``; static imports keep the member)
-* rust: the first path segment of ``use`` (``crate``, ``self``, ``super`` and plain names), ``extern crate x``,
-  also inside macro invocations (``cfg_macros! { pub use tokio_macros::x; }``: tree-sitter leaves their body as
-  tokens, so it is read with ``_RUST_MACRO_USE``); ``macro_rules!`` bodies are templates, not code, and are skipped
+* rust: ``use`` trees, ``extern crate x`` and ``crate::`` / ``super::`` / ``self::`` paths in code, as the first
+  segment with the rest of each path in ``names`` (``use crate::{ast, hir::Hir}`` -> ``("crate", ("ast",
+  "hir::Hir"))``), also inside macro invocations; imports in ``#[cfg(test)]`` code are ``test``, and the modules
+  declared ``#[cfg(test)] mod x;`` are the file's ``test_modules`` (``parsing.rust_paths``)
 
 A Go file whose build constraint is ``ignore`` (``//go:build ignore``, ``// +build ignore``: a generator or an
 example run with ``go run``) yields nothing: no package, no imports, no entry point.
@@ -27,11 +28,12 @@ from functools import lru_cache
 from tree_sitter import Node, Parser, Query, QueryCursor, Tree
 
 from repo_auditor.parsing.definitions import Definition, parse_tree, tree_definitions
+from repo_auditor.parsing import rust_paths
 from repo_auditor.parsing.grammars import load_language
 from repo_auditor.repository.languages import source_language
 
 # Bump when what a file yields changes; it is part of the cache key.
-SCAN_VERSION = "2"
+SCAN_VERSION = "3"
 
 SCANNED_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "java"})
 
@@ -51,23 +53,20 @@ _QUERIES = {
     "typescript": _JS_QUERY,
     "tsx": _JS_QUERY,
     "go": "(import_spec path: (_) @spec) (package_clause (package_identifier) @package)",
-    "rust": """
-(use_declaration argument: (_) @use)
-(extern_crate_declaration name: (identifier) @crate)
-(macro_invocation (token_tree) @macro)
-""",
+    "rust": rust_paths.QUERY,
     "java": "(import_declaration) @import (package_declaration) @package",
 }
 
 
 @dataclass(frozen=True)
 class Import:
-    """One import statement: the module specifier as written, the names it takes (Python ``from``), its
-    line."""
+    """One import statement: the module specifier as written, the names it takes (Python ``from``; the rest of
+    each path in Rust), its line, and whether only a test build compiles it (Rust ``#[cfg(test)]``)."""
 
     spec: str
     line: int
     names: tuple[str, ...] = ()
+    test: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,21 +85,26 @@ class FileScan:
     imports: list[Import] = field(default_factory=list)
     package: str | None = None  # Java ``package a.b``; Go ``package main``
     entries: list[EntryLine] = field(default_factory=list)
+    test_modules: list[str] = field(
+        default_factory=list
+    )  # Rust ``#[cfg(test)] mod x;``: x's file is test code
 
     def to_json(self) -> list:
         return [
-            [[i.spec, i.line, list(i.names)] for i in self.imports],
+            [[i.spec, i.line, list(i.names), *([1] if i.test else [])] for i in self.imports],
             self.package,
             [[e.kind, e.name, e.line] for e in self.entries],
+            self.test_modules,
         ]
 
     @classmethod
     def from_json(cls, data: list) -> FileScan:
-        imports, package, entries = data
+        imports, package, entries, test_modules = data
         return cls(
-            [Import(s, n, tuple(names)) for s, n, names in imports],
+            [Import(s, n, tuple(names), bool(test)) for s, n, names, *test in imports],
             package,
             [EntryLine(k, name, n) for k, name, n in entries],
+            list(test_modules),
         )
 
 
@@ -140,7 +144,8 @@ def scan_source(language: str, source: bytes, tree: Tree | None = None) -> FileS
     grammar = _grammar(source_language(language, source))
     if tree is None:
         tree = grammar.parser.parse(source)
-    captures = QueryCursor(grammar.query).captures(tree.root_node)
+    # Rust is read by ``rust_paths``, which runs the query itself (again on each macro body).
+    captures = QueryCursor(grammar.query).captures(tree.root_node) if language != "rust" else {}
     scan = FileScan()
     if language == "python":
         _python(captures, scan)
@@ -153,15 +158,11 @@ def scan_source(language: str, source: bytes, tree: Tree | None = None) -> FileS
         packages = captures.get("package", ())
         scan.package = _text(packages[0]) if packages else None
     elif language == "rust":
-        for node in captures.get("use", ()):
-            _add(scan, _text(node).lstrip(":").split("::", 1)[0].split("{", 1)[0].strip(), node)
-        for node in captures.get("crate", ()):
-            _add(scan, _text(node), node)
-        for node in captures.get("macro", ()):
-            text = _text(node)
-            for match in _RUST_MACRO_USE.finditer(text):
-                line = node.start_point.row + text.count("\n", 0, match.start()) + 1
-                scan.imports.append(Import(match.group(1) or match.group(2), line))
+        found = rust_paths.rust_paths(tree.root_node, grammar.parser, grammar.query)
+        for spec, line, names, test in found.imports:
+            if spec and len(spec) <= MAX_SPEC_CHARS and all(len(n) <= MAX_SPEC_CHARS for n in names):
+                scan.imports.append(Import(spec, line, names, test))
+        scan.test_modules = found.test_modules
     elif language == "java":
         for node in captures.get("import", ()):
             names = [c for c in node.named_children if c.type in ("scoped_identifier", "identifier")]
@@ -176,10 +177,6 @@ def scan_source(language: str, source: bytes, tree: Tree | None = None) -> FileS
     return scan
 
 
-# A ``use`` or ``extern crate`` in the token text of a macro invocation.
-_RUST_MACRO_USE = re.compile(
-    r"(?<![\w:])(?:pub(?:\s*\([^)]*\))?\s+)?use\s+(?:::\s*)?([A-Za-z_]\w*)\s*::|\bextern\s+crate\s+([A-Za-z_]\w*)"
-)
 # Build constraints sit in line comments before the package clause.
 _GO_CONSTRAINT = re.compile(rb"^//\s*(?:go:build|\+build)\s+(.*?)\s*$", re.M)
 _GO_PACKAGE = re.compile(rb"^package\s", re.M)

@@ -6,7 +6,7 @@ import pytest
 
 from repo_auditor.architecture import build_inventory
 from repo_auditor.architecture.manifests import ManifestError, parse_manifest
-from repo_auditor.parsing.imports import scan_source
+from repo_auditor.parsing.imports import FileScan, scan_source
 from repo_auditor.repository import Repository
 
 
@@ -40,7 +40,28 @@ from repo_auditor.repository import Repository
         (
             "rust",
             "use crate::a::b;\nuse other::{x, y};\nuse ::abs::q;\nextern crate foo;\nmod m;\n",
-            [("crate", 1, ()), ("other", 2, ()), ("abs", 3, ()), ("foo", 4, ())],
+            [("crate", 1, ("a::b",)), ("other", 2, ("x", "y")), ("abs", 3, ("q",)), ("foo", 4, ())],
+        ),
+        (
+            "rust",
+            "use crate::{ast, hir::{self, Hir as H}, *};\nuse super::super::x::Y;\nuse super::*;\n",
+            [("crate", 1, ("ast", "hir", "hir::Hir", "")), ("super", 2, ("super::x::Y",)), ("super", 3, ())],
+        ),
+        (  # paths in code, each once; ``pub(crate)`` is no path
+            "rust",
+            "pub(crate) fn f() -> crate::a::B<T> {\n    crate::a::B::new(); crate::a::B::new(); self::c::d()\n}\n",
+            [("crate", 1, ("a::B",)), ("crate", 2, ("a::B::new",)), ("self", 2, ("c::d",))],
+        ),
+        (  # inside an inline module, super and self are read from the file's module
+            "rust",
+            "mod inner {\n    use super::a;\n    use super::super::b;\n    use self::c;\n}\n",
+            [("self", 2, ("a",)), ("super", 3, ("b",)), ("self", 4, ("inner::c",))],
+        ),
+        (  # the body of a macro invocation is parsed again; a macro_rules! template is not code
+            "rust",
+            "cfg_rt! {\n    pub use crate::runtime::{Handle, task::JoinHandle};\n}\n"
+            "macro_rules! m { () => { use tokio::X; } }\n",
+            [("crate", 2, ("runtime::Handle", "runtime::task::JoinHandle"))],
         ),
         (
             "java",
@@ -67,6 +88,23 @@ def test_imports(language, source, expected):
 )
 def test_entry_lines(language, source, expected):
     assert [(e.kind, e.line) for e in scan_source(language, source.encode()).entries] == expected
+
+
+def test_rust_test_code_and_test_modules():
+    source = (
+        "use crate::a;\n#[cfg(test)]\nmod tests {\n    use crate::b;\n}\n#[cfg(all(test, not(loom)))]\nmod loom_tests;\n"
+        '#[cfg(feature = "x")]\nmod feature;\n#[cfg(test)]\nfn helper() { crate::c::f(); }\n'
+    )
+    scan = scan_source("rust", source.encode())
+    assert [(i.spec, i.names, i.test) for i in scan.imports] == [
+        ("crate", ("a",), False),
+        ("crate", ("b",), True),
+        ("crate", ("c::f",), True),
+    ]
+    assert scan.test_modules == ["loom_tests"]
+    assert FileScan.from_json(scan.to_json()) == scan
+    whole = scan_source("rust", b"#![cfg(test)]\nuse crate::a;\n")
+    assert [i.test for i in whole.imports] == [True]
 
 
 def test_java_and_go_package_declarations():
