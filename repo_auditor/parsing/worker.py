@@ -113,10 +113,15 @@ class Worker:
         self.stdin, self.stdout = self.process.stdin, self.process.stdout
         os.set_blocking(self.stdin.fileno(), False)
         os.set_blocking(self.stdout.fileno(), False)
-        self.pending = 0  # batches sent and not yet answered
-        self._pending_bytes: list[int] = []  # the source bytes of each of them
+        self.in_flight: list[list[Job]] = []  # batches sent and not yet answered, in order
+        self.taken_back = 0  # how many of the last in-flight batches the pool parses itself: their replies are dropped
         self._unsent = bytearray()
         self._received = bytearray()
+
+    @property
+    def pending(self) -> int:
+        """In-flight batches still awaited (those taken back are not)."""
+        return len(self.in_flight) - self.taken_back
 
     @property
     def unsent(self) -> bool:
@@ -125,13 +130,20 @@ class Worker:
     @property
     def hungry(self) -> bool:
         """True when the worker should take another batch (see ``IN_FLIGHT_BYTES``)."""
-        return sum(self._pending_bytes) < IN_FLIGHT_BYTES
+        return sum(len(source) for jobs in self.in_flight for _, _, source in jobs) < IN_FLIGHT_BYTES
 
     def send(self, jobs: list[Job]) -> None:
         self._unsent += encode_request(jobs)
-        self.pending += 1
-        self._pending_bytes.append(sum(len(source) for _, _, source in jobs))
+        self.in_flight.append(jobs)
         self.flush()
+
+    def take_back(self) -> list[Job] | None:
+        """The last in-flight batch behind the one the worker is on, for the pool to parse itself (a starved
+        worker must not hold the end of a scan); None when there is none."""
+        if self.pending < 2:
+            return None
+        self.taken_back += 1
+        return self.in_flight[-self.taken_back]
 
     def flush(self) -> None:
         """Write as much of the queued requests as the pipe takes now."""
@@ -157,9 +169,11 @@ class Worker:
         while (end := self._received.find(b"\n")) >= 0:
             line = bytes(self._received[:end])
             del self._received[: end + 1]
+            self.in_flight.pop(0)
+            if len(self.in_flight) < self.taken_back:  # that batch was taken back, and is parsed already
+                self.taken_back -= 1
+                continue
             replies.append([(key, result) for key, result in json.loads(line)])
-            self.pending -= 1
-            del self._pending_bytes[0]
         return replies
 
     def _died(self) -> ToolError:
@@ -170,7 +184,10 @@ class Worker:
         )
 
     def close(self) -> None:
-        """End the process: close its input, wait briefly, kill it if it lingers."""
+        """End the process: close its input, wait briefly, kill it if it lingers (at once if it still has
+        batches: their replies are not wanted any more)."""
+        if self.in_flight and self.process.poll() is None:
+            self.process.kill()
         if not self.stdin.closed:
             try:
                 self.stdin.close()
@@ -189,26 +206,26 @@ def run_pool(task: str, batches: Iterable[list[Job]], workers: int) -> Iterator[
     ``(key, result)``) as it comes, in no particular order.
 
     Each worker process is kept ``IN_FLIGHT_BYTES`` ahead; this process parses the next batch itself, collecting
-    the workers' replies between files (hand the biggest batches first: the last ones decide when all is done). Batches are taken lazily (callers read sources as batches are handed out);
-    empty ones are skipped."""
-    run = TASKS[task]
+    the workers' replies between files. When no batch is left, this process takes back the batches that workers
+    have not started and parses them too, so a worker starved of CPU does not hold up the end (hand the biggest
+    batches first: the last ones decide when all is done). Batches are taken lazily (callers read sources as
+    batches are handed out); empty ones are skipped."""
     todo = (jobs for jobs in batches if jobs)
     helpers = [Worker(task) for _ in range(workers - 1)]
     try:
         with selectors.DefaultSelector() as selector:
             for helper in helpers:
                 selector.register(helper.stdout, selectors.EVENT_READ, helper)
-            pool = _Pool(selector, helpers)
+            pool = _Pool(TASKS[task], selector, helpers)
             for jobs in todo:
-                if pool.top_up(jobs):
-                    continue  # a worker took it
-                reply = []
-                for key, language, source in jobs:
-                    reply.append((key, run(language, source)))
-                    yield from pool.collect(timeout=0)
-                yield reply
+                if not pool.top_up(jobs):
+                    yield from pool.parse_here(jobs)
             while pool.busy():
-                yield from pool.collect(timeout=None)
+                jobs = pool.take_back()
+                if jobs is None:
+                    yield from pool.collect(timeout=None)
+                else:
+                    yield from pool.parse_here(jobs)
     finally:
         for helper in helpers:
             helper.close()
@@ -217,7 +234,8 @@ def run_pool(task: str, batches: Iterable[list[Job]], workers: int) -> Iterator[
 class _Pool:
     """The worker processes of one ``run_pool`` and their selector: who gets the next batch, replies as they come."""
 
-    def __init__(self, selector: selectors.BaseSelector, helpers: list[Worker]) -> None:
+    def __init__(self, run: Callable[[str, bytes], Any], selector: selectors.BaseSelector, helpers: list[Worker]):
+        self.run = run
         self.selector = selector
         self.helpers = helpers
 
@@ -233,6 +251,18 @@ class _Pool:
 
     def busy(self) -> bool:
         return any(helper.pending for helper in self.helpers)
+
+    def take_back(self) -> list[Job] | None:
+        return next((jobs for helper in self.helpers if (jobs := helper.take_back()) is not None), None)
+
+    def parse_here(self, jobs: list[Job]) -> Iterator[Reply]:
+        """Parse ``jobs`` in this process, collecting the workers' replies between files; yields those, then
+        this batch's."""
+        reply = []
+        for key, language, source in jobs:
+            reply.append((key, self.run(language, source)))
+            yield from self.collect(timeout=0)
+        yield reply
 
     def collect(self, timeout: float | None) -> Iterator[Reply]:
         """Write queued requests and read replies, waiting up to ``timeout`` seconds (None: until something

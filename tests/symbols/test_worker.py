@@ -35,12 +35,13 @@ def test_sources_with_newlines_and_binary_bytes_keep_their_boundaries() -> None:
     assert reply[1][1] == [["B", "B", "class", 1, 1]]
 
 
-def _replies(worker: Worker, count: int = 1) -> list:
-    """Wait for ``count`` replies to what was sent, writing the rest of the requests as the pipe takes them."""
+def _replies(worker: Worker, count: int = 1, *, all_answered: bool = False) -> list:
+    """Wait for ``count`` replies to what was sent (or until no batch is in flight), writing the rest of the
+    requests as the pipe takes them."""
     replies: list = []
     with selectors.DefaultSelector() as selector:
         selector.register(worker.stdout, selectors.EVENT_READ)
-        while len(replies) < count:
+        while worker.in_flight if all_answered else len(replies) < count:
             worker.flush()
             selector.select(timeout=0.05)
             replies += worker.receive()
@@ -70,6 +71,21 @@ def test_a_big_batch_does_not_block_on_a_full_pipe() -> None:
         replies = _replies(worker, 2)
         assert [reply[0][0] for reply in replies] == ["a", "b"]
         assert len(replies[1][0][1]) == 20_000
+    finally:
+        worker.close()
+
+
+def test_a_batch_taken_back_is_not_answered_twice() -> None:
+    worker = Worker()
+    try:
+        for key in ("a", "b", "c"):
+            worker.send([(key, "python", b"def %s(): pass\n" % key.encode())])
+        assert worker.take_back() == [("c", "python", b"def c(): pass\n")]
+        assert worker.take_back() == [("b", "python", b"def b(): pass\n")]
+        assert worker.take_back() is None  # the first one is the worker's
+        replies = _replies(worker, all_answered=True)  # the worker still answers b and c; those replies are dropped
+        assert [reply[0][0] for reply in replies] == ["a"]
+        assert worker.pending == 0
     finally:
         worker.close()
 
