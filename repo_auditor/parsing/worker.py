@@ -8,17 +8,18 @@ Tasks (``TASKS``): ``definitions`` (the symbol index: definitions per file), ``i
 scanner: imports and entry lines per file) and ``imports+definitions`` (both from one parse, ``[scan, definitions]``:
 a cold ``architecture`` run). Each answers with JSON-ready data.
 
-Wire protocol, over the worker's stdin and stdout, one batch at a time:
+Wire protocol, over the worker's stdin and stdout, batch after batch:
 
     request   one line of JSON  [[key, language, byte_count], ...]\\n  then the sources' bytes, back to back
     reply     one line of JSON  [[key, <the task's result>], ...]\\n
 
-End of input ends the worker. The worker answers batches in order; the pool keeps up to ``IN_FLIGHT_BYTES`` of
-them queued per worker and never blocks on a pipe (non-blocking writes and reads, one selector), so neither side can wait on
-the other with a full pipe.
+End of input ends the worker. A worker answers its batches in order. The pool keeps up to ``IN_FLIGHT_BYTES`` of
+them queued per worker and never blocks on a pipe (non-blocking writes and reads, one selector), so neither side
+can wait on the other with a full pipe.
 
-``run_pool`` parses in the calling process too: ``workers=N`` is this process and N - 1 worker processes, so a
-pool is never slower than one process by more than the workers' start (paid on other cores).
+``run_pool`` parses in the calling process too: ``workers=N`` is this process and N - 1 worker processes. Their
+start (~0.2 s of imports each) is paid on other cores, and at the end this process takes back what a worker has
+not started, so on a machine with no free core a pool costs little more than one process.
 """
 
 from __future__ import annotations

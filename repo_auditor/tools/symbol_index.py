@@ -134,9 +134,10 @@ class SymbolIndex:
 
     ``cache_path`` is the folder holding ``symbols.sqlite`` (default ``cache_dir("symbols")``). ``parse``
     turns (language, bytes) into definitions; a custom one (tests inject a counting one) always runs in this
-    process. ``workers`` counts the processes that parse, this one included: None uses one per CPU when at least
-    ``POOL_MIN_BYTES`` of uncached source wait, else this process alone; 1 always parses in this process alone;
-    N > 1 adds N - 1 worker processes whenever two or more files need parsing.
+    process. ``workers`` counts the processes that parse, this one included: None adds a worker process per idle
+    CPU (``idle_cpus``) when at least ``POOL_MIN_BYTES`` of uncached source wait, else parses in this process
+    alone; 1 always parses in this process alone; N > 1 adds N - 1 worker processes whenever two or more files
+    need parsing.
     """
 
     def __init__(
@@ -285,7 +286,7 @@ class SymbolIndex:
             return min(self._workers, files)
         if total_bytes < POOL_MIN_BYTES:
             return 1
-        return max(1, min(MAX_WORKERS, _cpu_count()))
+        return max(1, min(MAX_WORKERS, idle_cpus(_cpu_count(), _load_average()) + 1))
 
     def _parse_in_pool(
         self, missing: list[tuple[str, FileEntry]], workers: int
@@ -332,6 +333,24 @@ def _cpu_count() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def _load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform
+        return None
+
+
+def idle_cpus(cpus: int, load: float | None) -> int:
+    """How many of ``cpus`` besides this process's other work leaves idle, by the 1-minute ``load`` average (as
+    ``make -l`` decides; None: unknown, all of them): a worker process on a busy CPU only adds its start to the
+    work (with autogroup scheduling, Linux's default, a busy CPU is shared between sessions, not processes, so
+    more processes win no bigger share)."""
+    if load is None:
+        return cpus - 1
+    others = max(0.0, load - 1)  # this process counts in the load while it runs
+    return max(0, min(cpus - 1, round(cpus - 1 - others)))
 
 
 # ---------------------------------------------------------------- filters
