@@ -345,8 +345,8 @@ def _load_average() -> float | None:
 def idle_cpus(cpus: int, load: float | None) -> int:
     """How many of ``cpus`` besides this process's other work leaves idle, by the 1-minute ``load`` average (as
     ``make -l`` decides; None: unknown, all of them). A worker process on a busy CPU wins little and adds its
-    start to the work: on a 2-core machine at load 5-6, pools of 2 processes were 13-60% slower than one process
-    (Linux's autogroup scheduling shares a busy CPU between sessions, not processes)."""
+    start to the work: on a 2-core machine at load 4-6, a pool of 2 processes was no faster than one process, often
+    slower."""
     if load is None:
         return cpus - 1
     others = max(0.0, load - 1)  # this process counts in the load while it runs
