@@ -286,7 +286,7 @@ class SymbolIndex:
             return min(self._workers, files)
         if total_bytes < POOL_MIN_BYTES:
             return 1
-        return max(1, min(MAX_WORKERS, idle_cpus(_cpu_count(), _load_average()) + 1))
+        return max(1, min(MAX_WORKERS, idle_cpus(_cpu_count(), _load_average(), os.cpu_count()) + 1))
 
     def _parse_in_pool(
         self, missing: list[tuple[str, FileEntry]], workers: int
@@ -342,15 +342,18 @@ def _load_average() -> float | None:
         return None
 
 
-def idle_cpus(cpus: int, load: float | None) -> int:
-    """How many of ``cpus`` besides this process's other work leaves idle, by the 1-minute ``load`` average (as
-    ``make -l`` decides; None: unknown, all of them). A worker process on a busy CPU wins little and adds its
-    start to the work: on a 2-core machine at load 4-6, a pool of 2 processes was no faster than one process, often
+def idle_cpus(cpus: int, load: float | None, host_cpus: int | None = None) -> int:
+    """How many of ``cpus`` (those this process may use) besides its own other work leaves idle, by the 1-minute
+    ``load`` average of the ``host_cpus`` it covers (default ``cpus``; a container's load average is its host's), as
+    ``make -l`` decides; None: unknown, all of them. A worker process on a busy CPU wins little and adds its start
+    to the work: on a 2-core machine at load 4-6, a pool of 2 processes was no faster than one process, often
     slower."""
     if load is None:
         return cpus - 1
     others = max(0.0, load - 1)  # this process counts in the load while it runs
-    return max(0, min(cpus - 1, round(cpus - 1 - others)))
+    host_others = max(host_cpus or cpus, cpus) - 1
+    idle_share = 1 - min(1.0, others / host_others) if host_others else 0.0
+    return max(0, min(cpus - 1, round((cpus - 1) * idle_share)))
 
 
 # ---------------------------------------------------------------- filters

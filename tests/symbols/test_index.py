@@ -254,19 +254,21 @@ def test_an_unreadable_cache_file_is_rebuilt(repo, tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("cpus", "load", "idle"),
+    ("cpus", "load", "host_cpus", "idle"),
     [
-        (2, 0.1, 1),  # a quiet machine: one worker process besides this one
-        (2, 1.0, 1),  # the load is this process
-        (2, 1.8, 0),  # another job is on the other CPU
-        (2, 5.5, 0),
-        (8, 3.0, 5),
-        (1, 0.0, 0),
-        (4, None, 3),  # no load average on this platform: every CPU
+        (2, 0.1, 2, 1),  # a quiet machine: one worker process besides this one
+        (2, 1.0, 2, 1),  # the load is this process
+        (2, 1.8, 2, 0),  # another job is on the other CPU
+        (2, 5.5, 2, 0),
+        (8, 3.0, 8, 5),
+        (1, 0.0, 1, 0),
+        (4, None, 64, 3),  # no load average on this platform: every CPU
+        (4, 30.0, 64, 2),  # 4 CPUs of a 64-CPU host a little under half busy
+        (4, 70.0, 64, 0),
     ],
 )
-def test_the_default_pool_takes_only_idle_cpus(cpus: int, load: float | None, idle: int) -> None:
-    assert idle_cpus(cpus, load) == idle
+def test_the_default_pool_takes_only_idle_cpus(cpus: int, load: float | None, host_cpus: int, idle: int) -> None:
+    assert idle_cpus(cpus, load, host_cpus) == idle
 
 
 def test_worker_processes_give_the_same_definitions(
