@@ -172,6 +172,8 @@ def scan_missing(repo: SourceTree, missing: list[ScanJob], notes: list[str]) -> 
     imports_only = [job for job in missing if job[2] is None]
     parallel = cpu_count() >= 2 and sum(entry.size for _, entry, _ in missing) >= POOL_MIN_BYTES
     for jobs, both in ((with_definitions, True), (imports_only, False)):
+        if parallel:  # biggest files first: the last batches decide when the pool is done
+            jobs = sorted(jobs, key=lambda job: -job[1].size)
         batches = [jobs[i : i + POOL_BATCH_FILES] for i in range(0, len(jobs), POOL_BATCH_FILES)]
         workers = min(MAX_WORKERS, cpu_count(), len(batches))
         if parallel and workers >= 2:

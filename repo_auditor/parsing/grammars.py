@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import importlib.metadata
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -49,11 +47,13 @@ def load_language(language: str) -> Language:
     return Language(getattr(module, function)())
 
 
-
 @lru_cache(maxsize=1)
 def parser_version() -> str:
     """A digest of all that shapes the output (the definition rules, tree-sitter and grammar versions), in every cache
     key: a change of any of them invalidates the on-disk cache."""
+    import hashlib  # here, not at the top: parsing worker processes never need them, and start faster without
+    import importlib.metadata
+
     packages = ["tree-sitter", *sorted({m.replace("_", "-") for m, _ in _GRAMMARS.values()})]
     versions = []
     for package in packages:

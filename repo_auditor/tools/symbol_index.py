@@ -81,12 +81,15 @@ MAX_PARSE_BYTES = LARGE_FILE_BYTES
 MINIFIED_LINE_CHARS = 1000
 MINIFIED_MIN_BYTES = 20_000
 
-# Parsing runs in worker processes only when this much uncached source waits: starting a worker costs ~0.2 s,
-# and one core parses roughly 8 MB/s of Python.
-POOL_MIN_BYTES = 4_000_000
+# Worker processes start only when this much uncached source waits: this process keeps parsing while they start,
+# but each costs ~0.25 s of CPU (its imports) on another core, and one core parses roughly 5 MB/s of Python.
+POOL_MIN_BYTES = 2_000_000
 MAX_WORKERS = 8
-# Files per batch sent to a worker; each worker holds one batch, so this also bounds the memory in flight.
+# A batch (handed to a worker process, or parsed here) holds at most this many files and, unless one file is
+# bigger, this many bytes: small enough that no process waits long for the last batches, large enough that the
+# per-batch messages cost nothing.
 POOL_BATCH_FILES = 32
+POOL_BATCH_BYTES = 200_000
 
 # Parsed results are written to the cache every this many files, so an interrupted cold index keeps its
 # progress.
@@ -131,9 +134,10 @@ class SymbolIndex:
 
     ``cache_path`` is the folder holding ``symbols.sqlite`` (default ``cache_dir("symbols")``). ``parse``
     turns (language, bytes) into definitions; a custom one (tests inject a counting one) always runs in this
-    process. ``workers``: None parses in one worker process per CPU when at least ``POOL_MIN_BYTES`` of
-    uncached source wait, else in this process; 1 always parses in this process; N > 1 uses N worker processes
-    whenever two or more files need parsing.
+    process. ``workers`` counts the processes that parse, this one included: None adds a worker process per idle
+    CPU (``idle_cpus``) when at least ``POOL_MIN_BYTES`` of uncached source wait, else parses in this process
+    alone; 1 always parses in this process alone; N > 1 adds N - 1 worker processes whenever two or more files
+    need parsing.
     """
 
     def __init__(
@@ -282,14 +286,14 @@ class SymbolIndex:
             return min(self._workers, files)
         if total_bytes < POOL_MIN_BYTES:
             return 1
-        return max(1, min(MAX_WORKERS, _cpu_count()))
+        return max(1, min(MAX_WORKERS, idle_cpus(_cpu_count(), _load_average(), os.cpu_count()) + 1))
 
     def _parse_in_pool(
         self, missing: list[tuple[str, FileEntry]], workers: int
     ) -> Iterator[tuple[str, list[Definition]]]:
         jobs = (
             [(key, entry.language, source) for key, entry in batch if (source := self._read(entry)) is not None]
-            for batch in _batches(iter(missing), POOL_BATCH_FILES)
+            for batch in _pool_batches(missing)
         )
         for reply in run_pool("definitions", jobs, workers):
             yield from reply
@@ -310,10 +314,46 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
+def _pool_batches(missing: list[tuple[str, FileEntry]]) -> Iterator[list[tuple[str, FileEntry]]]:
+    """``missing``, biggest files first (so that no process is left with a big one at the end), cut into batches
+    of at most ``POOL_BATCH_FILES`` files and ``POOL_BATCH_BYTES`` bytes (a bigger file is a batch of its own)."""
+    batch: list[tuple[str, FileEntry]] = []
+    size = 0
+    for key, entry in sorted(missing, key=lambda item: -item[1].size):
+        if batch and (len(batch) == POOL_BATCH_FILES or size + entry.size > POOL_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append((key, entry))
+        size += entry.size
+    if batch:
+        yield batch
+
+
 def _cpu_count() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def _load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform
+        return None
+
+
+def idle_cpus(cpus: int, load: float | None, host_cpus: int | None = None) -> int:
+    """How many of ``cpus`` (those this process may use) besides its own other work leaves idle, by the 1-minute
+    ``load`` average of the ``host_cpus`` it covers (default ``cpus``; a container's load average is its host's), as
+    ``make -l`` decides; None: unknown, all of them. A worker process on a busy CPU wins little and adds its start
+    to the work: on a 2-core machine at load 4-6, a pool of 2 processes was no faster than one process, often
+    slower."""
+    if load is None:
+        return cpus - 1
+    others = max(0.0, load - 1)  # this process counts in the load while it runs
+    host_others = max(host_cpus or cpus, cpus) - 1
+    idle_share = 1 - min(1.0, others / host_others) if host_others else 0.0
+    return max(0, min(cpus - 1, round((cpus - 1) * idle_share)))
 
 
 # ---------------------------------------------------------------- filters

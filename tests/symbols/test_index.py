@@ -9,7 +9,7 @@ import pytest
 
 from repo_auditor.errors import FileNotInRepositoryError, PathOutsideRepositoryError, ToolError
 from repo_auditor.repository import Repository
-from repo_auditor.tools.symbol_index import KINDS, Symbol, SymbolIndex
+from repo_auditor.tools.symbol_index import KINDS, Symbol, SymbolIndex, idle_cpus
 from tests.gitrepo import GitRepo
 
 FILES = {
@@ -251,6 +251,24 @@ def test_an_unreadable_cache_file_is_rebuilt(repo, tmp_path) -> None:
     (folder / "symbols.sqlite").write_bytes(b"this is not a database" * 100)
     assert SymbolIndex(repo, folder).find()  # the damaged file was replaced, not reported
     assert (folder / "symbols.sqlite").read_bytes().startswith(b"SQLite format 3")
+
+
+@pytest.mark.parametrize(
+    ("cpus", "load", "host_cpus", "idle"),
+    [
+        (2, 0.1, 2, 1),  # a quiet machine: one worker process besides this one
+        (2, 1.0, 2, 1),  # the load is this process
+        (2, 1.8, 2, 0),  # another job is on the other CPU
+        (2, 5.5, 2, 0),
+        (8, 3.0, 8, 5),
+        (1, 0.0, 1, 0),
+        (4, None, 64, 3),  # no load average on this platform: every CPU
+        (4, 30.0, 64, 2),  # 4 CPUs of a 64-CPU host a little under half busy
+        (4, 70.0, 64, 0),
+    ],
+)
+def test_the_default_pool_takes_only_idle_cpus(cpus: int, load: float | None, host_cpus: int, idle: int) -> None:
+    assert idle_cpus(cpus, load, host_cpus) == idle
 
 
 def test_worker_processes_give_the_same_definitions(
