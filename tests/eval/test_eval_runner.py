@@ -81,3 +81,20 @@ def test_a_proposed_prompt_that_lost_its_fields_scores_zero_with_the_reason():
     assert "must contain exactly the fields {files}, {question}" in template_problem("direct", "Answer {question}.")
     assert "not a valid template" in template_problem("synthesis", "Reply {")
     assert template_problem("explore", "Any {text} at all") is None
+
+
+def test_repeat_runs_the_real_command_and_counts_only_a_verified_finding_at_the_planted_line(tmp_path):
+    """tools/eval/repeat.py: the issue-18 bar, a run scored from the real CLI's JSON report."""
+    from tools.eval import repeat
+
+    right = json.dumps({"answer": "app/db.py:9 formats the name into SQL.", "findings": [
+        {"title": "SQL injection", "severity": "high", "path": "app/db.py", "line": 9,
+         "evidence": "query = \"SELECT * FROM users WHERE name = '%s'\" % name", "explanation": "formatted"}]})
+    with OpenAIServer() as server:
+        server.enqueue(right)
+        found, line = repeat.run_once(server.url, ["--strategy", "direct"], tmp_path, 1, 60)
+    assert found is True and "app/db.py:9 verified" in line
+    report = json.loads((tmp_path / "run1.json").read_text())
+    caller = {**report["findings"][0], "location": {"path": "app/web.py", "line": 6, "end_line": None}}
+    assert not repeat.hit({"findings": [caller]})  # verified, but the caller, not the planted flaw
+    assert not repeat.hit({"findings": [{**report["findings"][0], "verified": False}]})
