@@ -294,7 +294,7 @@ class RepoAuditor:
                                      redaction=self.redact)
         if self.trace:  # the run viewer shows what verification made of the findings
             append_record(self.trace, "findings", job="audit", answer=report.answer,
-                          findings=[f.to_dict() for f in report.findings])
+                          findings=[f.to_dict() for f in report.shown().findings])  # file names as in the report
         if interrupted is not None:
             raise RunInterruptedError("interrupted; the partial report holds the work done so far",
                                       report=report) from interrupted

@@ -49,11 +49,13 @@ def test_audit_report_names_the_file_as_the_model_saw_it(runner, server, shop, k
         code_reply(f"SUBMIT(answer='Rotation is slow.', findings=[{FINDING!r}])"),
         json.dumps({"answer": "Rotation is slow.", "findings": [FINDING]}),
     )
+    trace = shop.path.parent / "run.jsonl"
     result = runner.invoke(main, [str(shop.path), "How are keys rotated?", "--model", "openai/x", "--api-base",
-                                  server.url, "--format", format_])
+                                  server.url, "--format", format_, "--trace", str(trace)])
     assert result.exit_code == 0, result.stderr
     assert "[REDACTED:aws_access_key].txt  (2 lines)" in server.chat_requests[1].body["messages"][-1]["content"]
     assert key not in everything(server, result)
+    assert key not in trace.read_text() and SHOWN in trace.read_text()  # the trace's findings record too
     if format_ == "json":
         [finding] = json.loads(result.stdout)["findings"]
         assert finding["verified"] is True and finding["location"]["path"] == SHOWN
