@@ -108,7 +108,7 @@ def test_max_time_bounds_a_model_call_in_flight(runner, server, shop):
     data = partial_json(result)
     assert data["stopped"]["reason"] == "max_time"
     assert data["answer"] == "Out of time: find_user looked suspicious."  # the extract step ran in the reserve
-    assert elapsed < 20 + 10, elapsed  # the hung call (120 s) was abandoned
+    assert elapsed < 20 + 40, elapsed  # the hung call (120 s) was abandoned (room for CLI start-up under load)
 
 
 def test_ctrl_c_after_paying_writes_the_partial_report_and_exits_130(server, shop):

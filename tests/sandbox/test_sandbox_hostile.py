@@ -270,8 +270,10 @@ def test_tool_call_loop_swallowing_interrupts_cannot_outlast_the_limit(runtime_r
         result = interp.execute(STUBBORN_TOOL_LOOP, timeout=1)
         took = time.monotonic() - t0 - (interp.last_start_seconds or 0 if result.state_lost else 0)  # not the restart
     assert result.error_type == "TimeoutError"
-    assert took < 1 + 1 + 1.5, took  # it used to run until the interrupt happened to land outside every try: 30-90 s
-    assert calls and max(calls) - t0 < 1.3  # tools are refused once the limit has passed
+    # it used to run until the interrupt happened to land outside every try: 30-90 s (bounds leave room for a
+    # loaded machine: limit 1 s + grace 1 s, typically 2.1 s)
+    assert took < 8, took
+    assert calls and max(calls) - t0 < 4  # tools are refused once the limit has passed (else: calls until 30 s)
 
 
 def test_tool_in_flight_at_the_limit_finishes_and_state_is_kept(runtime_ready: None) -> None:
