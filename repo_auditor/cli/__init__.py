@@ -9,6 +9,7 @@ Heavy modules (litellm, tree-sitter, git, the sandbox) are imported inside the c
 
 from __future__ import annotations
 
+import gc
 import warnings
 from typing import Any, Callable
 
@@ -98,6 +99,17 @@ def main() -> None:
     (`audit-repo config` prints where it is).
     """
     warnings.showwarning = _show_warning
+
+
+def run() -> None:
+    """The ``audit-repo`` console script: ``main``, then an exit that skips the interpreter's final garbage
+    collection. litellm's import leaves millions of objects; collecting them at exit took 3.4 s of a 11 s run on a
+    busy 2-core machine (and 11 s after a Ctrl-C at load 5), time in which the report is already written and nothing
+    is left to clean: files, sandboxes and model calls are closed by the commands themselves before they return."""
+    try:
+        main()
+    finally:
+        gc.freeze()  # every object moves to the permanent generation, which the final collection skips
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,

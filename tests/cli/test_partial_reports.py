@@ -113,7 +113,7 @@ def test_max_time_bounds_a_model_call_in_flight(runner, server, shop):
 
 def test_ctrl_c_after_paying_writes_the_partial_report_and_exits_130(server, shop):
     server.enqueue(GREP, Reply(READ, delay=120))
-    command = ["-c", "from repo_auditor.cli import main; main()", str(shop.path), QUESTION, "--model", "openai/x",
+    command = ["-c", "from repo_auditor.cli import run; run()", str(shop.path), QUESTION, "--model", "openai/x",
                "--api-base", server.url, "--format", "json"]
     proc = subprocess.Popen([sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ))
@@ -122,7 +122,12 @@ def test_ctrl_c_after_paying_writes_the_partial_report_and_exits_130(server, sho
         time.sleep(0.05)
     time.sleep(0.3)  # the second request is in flight
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # a hung process is not left behind for later tests to trip over
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err
     data = json.loads(out)
     assert data["partial"] is True and data["stopped"]["reason"] == "interrupted"
@@ -185,3 +190,17 @@ def test_a_partial_report_is_not_written_before_anything_was_paid(runner, server
     assert result.stdout == ""
     assert "openai/x" in one_line_error(result)
 
+
+
+def test_the_console_script_exits_without_the_final_garbage_collection():
+    """``audit-repo`` is ``run``: after the command, every object is frozen, so the interpreter's last collection
+    (seconds of litellm's objects on a busy machine, also after a Ctrl-C) is skipped."""
+    from importlib.metadata import entry_points
+
+    [script] = [e for e in entry_points(group="console_scripts") if e.name == "audit-repo"]
+    assert script.value == "repo_auditor.cli:run"
+    probe = ("import atexit, gc\n"
+             "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+             "from repo_auditor.cli import run\nrun()\n")
+    done = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "audit-repo" in done.stdout and "frozen True" in done.stdout

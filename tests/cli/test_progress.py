@@ -29,7 +29,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 def run_in_terminal(args: list[str], env: dict[str, str], timeout: float = 240) -> tuple[str, str, int]:
     """Run the CLI with stderr on a pseudo-terminal; (terminal output, stdout, exit status)."""
     master, slave = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-c", "from repo_auditor.cli import main; main()", *args],
+    process = subprocess.Popen([sys.executable, "-c", "from repo_auditor.cli import run; run()", *args],
                                stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, env=env, cwd=ROOT)
     os.close(slave)
     chunks: list[bytes] = []

@@ -180,7 +180,7 @@ def test_ctrl_c_mid_review_writes_the_partial_review_and_exits_130(server, shop)
     introduce_sql_bug(shop.repo)
     server.enqueue(code_reply("print(diff.count('diff --git'))", "Look."), Reply("never read", delay=120))
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from repo_auditor.cli import main; main()", "review", str(shop.path), "--base", "main",
+        [sys.executable, "-c", "from repo_auditor.cli import run; run()", "review", str(shop.path), "--base", "main",
          "--model", "openai/x", "--api-base", server.url, "--format", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     deadline = time.monotonic() + 120
@@ -188,7 +188,12 @@ def test_ctrl_c_mid_review_writes_the_partial_review_and_exits_130(server, shop)
         time.sleep(0.05)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # a hung process is not left behind for later tests to trip over
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err
     data = json.loads(out)
     assert data["partial"] is True and data["stopped"]["reason"] == "interrupted"

@@ -55,7 +55,7 @@ def run_once(api_base: str, extra: list[str], workdir: Path, number: int, timeou
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True",
            "OPENAI_API_KEY": os.environ.get("OPENAI_API_KEY", "no-key")}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", "from repo_auditor.cli import main; main()", *argv], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", "from repo_auditor.cli import run; run()", *argv], cwd=ROOT,
                           env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if not output.exists():
