@@ -22,6 +22,7 @@ LOW_OBSERVATION_TOKENS = 800  # a grep or a short read
 SUB_CALL_INPUT_TOKENS = 4_000  # a focused snippet and a question
 SUB_CALL_OUTPUT_TOKENS = 400
 SYNTHESIS_OUTPUT_TOKENS = 1_500
+DIRECT_LOW_REPLY_TOKENS = 300  # a direct answer with a finding or two (the 1.5B model's: 80-250 tokens)
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,16 @@ def scope_lines(repo: Any) -> list[str]:
     ]
 
 
-def audit_estimate(repo: Any, cfg: Any, *, base_extra_tokens: int = 0) -> str:
-    """The dry-run summary of an audit (or review: ``base_extra_tokens`` is the diff it adds to the prompt)."""
+def audit_estimate(repo: Any, cfg: Any, *, base_extra_tokens: int = 0, review: bool = False) -> str:
+    """The dry-run summary of an audit (or review: ``base_extra_tokens`` is the diff it adds to the prompt). An audit
+    that ``--strategy`` (auto by default) would answer directly is estimated as that: ``samples`` calls, each with
+    every file in the prompt and a reply between ``DIRECT_LOW_REPLY_TOKENS`` and the reply cap."""
+    if not review:
+        from repo_auditor.audit.direct import choose_strategy
+
+        choice = choose_strategy(cfg.strategy, repo, cfg.model, cfg.max_reply_tokens)
+        if choice.name == "direct":
+            return _direct_estimate(repo, cfg, choice)
     tree_tokens = min(len(repo.file_tree(FILE_TREE_CHARS)), FILE_TREE_CHARS) // CHARS_PER_TOKEN
     base = PROMPT_OVERHEAD_TOKENS + tree_tokens + base_extra_tokens
     synthesis = Tokens(base, SYNTHESIS_OUTPUT_TOKENS)
@@ -102,6 +111,28 @@ def audit_estimate(repo: Any, cfg: Any, *, base_extra_tokens: int = 0) -> str:
     return "\n".join(lines)
 
 
+def _direct_estimate(repo: Any, cfg: Any, choice: Any) -> str:
+    samples = cfg.samples
+    prompt = choice.estimated_tokens or 0
+    low = Tokens(prompt * samples, DIRECT_LOW_REPLY_TOKENS * samples)
+    high = Tokens(prompt * samples, (cfg.max_reply_tokens or DIRECT_LOW_REPLY_TOKENS) * samples)
+    lines = scope_lines(repo)
+    lines.append(f"strategy    direct: {choice.reason}" + (f"; {samples} samples" if samples > 1 else ""))
+    prices = price(cfg.model)
+    lines.append(f"model       {cfg.model}" + _price_text(prices) if cfg.model else
+                 "model       none configured (pass --model to see a cost range)")
+    calls = f"{samples} call{'s' if samples > 1 else ''}"
+    lines.append(f"tokens      ~{low.total:,} to ~{high.total:,} ({calls} with every file in the prompt)")
+    low_cost, high_cost = cost(low, prices), cost(high, prices)
+    if cfg.model and low_cost is not None and high_cost is not None:
+        capped = cfg.max_cost is not None and high_cost > cfg.max_cost
+        lines.append(f"cost        {_dollars(low_cost)} to {_dollars(min(high_cost, cfg.max_cost) if capped else high_cost)}"
+                     + (" (capped by max_cost)" if capped else "") + "; prompt caching lowers it")
+    elif cfg.model:
+        lines.append("cost        unknown: litellm has no price for the model (set prices on LM for a local one)")
+    return "\n".join(lines)
+
+
 def _dollars(amount: float) -> str:
     return f"${amount:.4f}" if amount < 0.1 else f"${amount:.2f}"
 
@@ -118,7 +149,7 @@ def review_estimate(repo: Any, base: str, cfg: Any) -> str:
     diff = repo.diff(merge_base, repo.commit)
     changed = diff.count("\ndiff --git ") + diff.startswith("diff --git ")
     shown = min(len(diff), cfg["review.diff_budget"])
-    text = audit_estimate(repo, cfg, base_extra_tokens=shown // CHARS_PER_TOKEN)
+    text = audit_estimate(repo, cfg, base_extra_tokens=shown // CHARS_PER_TOKEN, review=True)
     head, rest = text.split("\nmodel", 1)
     return (f"{head}\nchange      {changed:,} files changed since {merge_base[:12]} ({base}), {len(diff):,} "
             f"characters of diff, {shown:,} given in full\nmodel{rest}")

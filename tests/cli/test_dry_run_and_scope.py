@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 
 from repo_auditor.cli import main
@@ -28,6 +29,24 @@ def test_audit_dry_run_makes_no_model_request(runner, server, shop):
     assert "openai/gpt-4o-mini ($0.15 / $0.60 per million tokens in / out)" in out
     low, high = [float(x) for x in out.split("cost        $", 1)[1].split(";")[0].split(" to $")]
     assert 0 < low < high
+
+
+def test_audit_dry_run_estimates_the_strategy_that_would_run(runner, server, shop):
+    """A repository that fits the window is estimated as the direct answer it gets (times --samples), not as an
+    exploration; --strategy rlm gets the exploration's range."""
+    def tokens(*extra):
+        result = runner.invoke(main, [str(shop.path), QUESTION, "-m", "openai/gpt-4o-mini", "--dry-run", *extra])
+        assert result.exit_code == 0, result.stderr
+        low, high = re.search(r"tokens +~([\d,]+).*? to ~([\d,]+)", result.stdout).groups()
+        return result.stdout, int(low.replace(",", "")), int(high.replace(",", ""))
+
+    direct, low, high = tokens("--strategy", "auto")  # the CLI tests' default is rlm (conftest)
+    assert "strategy    direct: the 6 files in scope" in direct and "1 call with every file" in direct
+    sampled, low3, high3 = tokens("--strategy", "auto", "--samples", "3")
+    assert "3 samples" in sampled and (low3, high3) == (3 * low, 3 * high)
+    explored, rlm_low, _ = tokens("--strategy", "rlm")
+    assert "strategy    direct" not in explored and "turns" in explored and rlm_low > high
+    assert server.requests == []
 
 
 def test_dry_run_with_an_unpriced_model_and_a_cost_cap(runner, server, shop):
