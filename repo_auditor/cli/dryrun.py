@@ -100,15 +100,9 @@ def audit_estimate(repo: Any, cfg: Any, *, base_extra_tokens: int = 0, review: b
         lines.append("model       none configured (pass --model to see a cost range)")
     lines.append(f"tokens      ~{low.total:,} ({LOW_TURNS} turns, no sub-calls) to ~{(high + subs).total:,} "
                  f"({cfg.max_iterations} turns, {cfg.max_llm_calls} sub-calls)")
-    low_cost, high_main, high_sub = cost(low, main_price), cost(high, main_price), cost(subs, sub_price)
-    if cfg.model and low_cost is not None and high_main is not None and high_sub is not None:
-        top = high_main + high_sub
-        capped = cfg.max_cost is not None and top > cfg.max_cost
-        lines.append(f"cost        {_dollars(low_cost)} to {_dollars(min(top, cfg.max_cost) if capped else top)}"
-                     + (" (capped by max_cost)" if capped else "") + "; prompt caching lowers it")
-    elif cfg.model:
-        lines.append("cost        unknown: litellm has no price for the model (set prices on LM for a local one)")
-    return "\n".join(lines)
+    high_main, high_sub = cost(high, main_price), cost(subs, sub_price)
+    top = None if high_main is None or high_sub is None else high_main + high_sub
+    return "\n".join(lines + _cost_lines(cfg, cost(low, main_price), top))
 
 
 def _direct_estimate(repo: Any, cfg: Any, choice: Any) -> str:
@@ -123,14 +117,18 @@ def _direct_estimate(repo: Any, cfg: Any, choice: Any) -> str:
                  "model       none configured (pass --model to see a cost range)")
     calls = f"{samples} call{'s' if samples > 1 else ''}"
     lines.append(f"tokens      ~{low.total:,} to ~{high.total:,} ({calls} with every file in the prompt)")
-    low_cost, high_cost = cost(low, prices), cost(high, prices)
-    if cfg.model and low_cost is not None and high_cost is not None:
-        capped = cfg.max_cost is not None and high_cost > cfg.max_cost
-        lines.append(f"cost        {_dollars(low_cost)} to {_dollars(min(high_cost, cfg.max_cost) if capped else high_cost)}"
-                     + (" (capped by max_cost)" if capped else "") + "; prompt caching lowers it")
-    elif cfg.model:
-        lines.append("cost        unknown: litellm has no price for the model (set prices on LM for a local one)")
-    return "\n".join(lines)
+    return "\n".join(lines + _cost_lines(cfg, cost(low, prices), cost(high, prices)))
+
+
+def _cost_lines(cfg: Any, low: float | None, high: float | None) -> list[str]:
+    """The "cost" line: the range (the top capped by ``max_cost``), "unknown" without prices, none without a model."""
+    if not cfg.model:
+        return []
+    if low is None or high is None:
+        return ["cost        unknown: litellm has no price for the model (set prices on LM for a local one)"]
+    capped = cfg.max_cost is not None and high > cfg.max_cost
+    return [f"cost        {_dollars(low)} to {_dollars(min(high, cfg.max_cost) if capped else high)}"
+            + (" (capped by max_cost)" if capped else "") + "; prompt caching lowers it"]
 
 
 def _dollars(amount: float) -> str:
