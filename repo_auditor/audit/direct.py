@@ -193,7 +193,8 @@ class DirectExplorer:
     def _prediction(self, answers: list[tuple[str, list[Any], str | None]], usage: Usage, calls: int,
                     started: float, finished_by: str) -> Prediction:
         """The best sample's answer with every sample's findings."""
-        scores = [self.verify(findings) if self.verify and findings else 0 for _, findings, _ in answers]
+        choosing = self.verify is not None and len(answers) > 1  # one answer needs no scoring (the report verifies)
+        scores = [self.verify(findings) if choosing and findings else 0 for _, findings, _ in answers]
         best = max(range(len(answers)), key=lambda i: (scores[i], -i))
         answer, _, problem = answers[best]
         self.last_problem = problem
