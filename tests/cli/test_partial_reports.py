@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from repo_auditor.findings import report_schema
 from tests.cli.conftest import QUESTION
 from tests.cli.test_audit_cli import audit, one_line_error, submit_reply
 from tests.gitrepo import GitRepo
+from tests.support.interrupt import interrupt_mid_request
 from tests.support.openai_server import Fault, Reply
 from tests.support.scripted_lm import code_reply
 
@@ -113,22 +113,9 @@ def test_max_time_bounds_a_model_call_in_flight(runner, server, shop):
 
 def test_ctrl_c_after_paying_writes_the_partial_report_and_exits_130(server, shop):
     server.enqueue(GREP, Reply(READ, delay=120))
-    command = ["-c", "from repo_auditor.cli import run; run()", str(shop.path), QUESTION, "--model", "openai/x",
-               "--api-base", server.url, "--format", "json"]
-    proc = subprocess.Popen([sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ))
-    deadline = time.monotonic() + 120
-    while len(server.chat_requests) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # the second request is in flight
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:  # a hung process is not left behind for later tests to trip over
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, err
+    code, out, err = interrupt_mid_request(server, [str(shop.path), QUESTION, "--model", "openai/x", "--api-base",
+                                                     server.url, "--format", "json"])
+    assert code == 130, err
     data = json.loads(out)
     assert data["partial"] is True and data["stopped"]["reason"] == "interrupted"
     assert data["coverage"]["searches"] == 1

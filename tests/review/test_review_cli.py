@@ -4,17 +4,13 @@ OpenAI-compatible server replaying a scripted review; exit codes per --fail-on, 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import jsonschema
 import pytest
 
 from repo_auditor.cli import main
 from tests.review.conftest import OLD_CALL, SQL_FORMATTED, change_signature, clean_change, introduce_sql_bug
+from tests.support.interrupt import interrupt_mid_request
 from tests.support.openai_server import Fault, Reply
 from tests.support.scripted_lm import code_reply
 
@@ -179,22 +175,9 @@ def test_a_provider_failing_mid_review_leaves_a_partial_review_and_exits_4(runne
 def test_ctrl_c_mid_review_writes_the_partial_review_and_exits_130(server, shop):
     introduce_sql_bug(shop.repo)
     server.enqueue(code_reply("print(diff.count('diff --git'))", "Look."), Reply("never read", delay=120))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from repo_auditor.cli import run; run()", "review", str(shop.path), "--base", "main",
-         "--model", "openai/x", "--api-base", server.url, "--format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
-    deadline = time.monotonic() + 120
-    while len(server.chat_requests) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:  # a hung process is not left behind for later tests to trip over
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, err
+    code, out, err = interrupt_mid_request(server, ["review", str(shop.path), "--base", "main", "--model",
+                                                     "openai/x", "--api-base", server.url, "--format", "json"])
+    assert code == 130, err
     data = json.loads(out)
     assert data["partial"] is True and data["stopped"]["reason"] == "interrupted"
     assert "review" in data and "Traceback" not in err
