@@ -16,6 +16,7 @@ from typing import NamedTuple
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from repo_auditor.parsing.c_family import C_RULES, CPP_RULES, prepare_c, prepare_cpp
+from repo_auditor.parsing.data_tables import blank_data_runs
 from repo_auditor.parsing.grammars import load_language
 from repo_auditor.parsing.js_family import JS_RULES, TS_RULES
 from repo_auditor.parsing.nodes import Rule, base_type_name, field, named, node_text, scoped
@@ -309,8 +310,11 @@ def parse_definitions(language: str, source: bytes) -> list[Definition]:
 
 
 def parse_tree(language: str, source: bytes) -> Tree:
-    """The syntax tree of ``source`` in ``language`` (a grammar name: after ``source_language``)."""
-    return Parser(_grammar(language).language).parse(source)  # a parser per call: cheap, safe across threads
+    """The syntax tree of ``source`` in ``language`` (a grammar name: after ``source_language``).
+
+    Long runs of number-only lines (generated tables) are blanked first (``data_tables``): same offsets, same
+    definitions, a fraction of the nodes."""
+    return Parser(_grammar(language).language).parse(blank_data_runs(source))  # a parser per call: cheap, safe across threads
 
 
 def tree_definitions(language: str, tree: Tree) -> list[Definition]:

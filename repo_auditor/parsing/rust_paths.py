@@ -110,8 +110,9 @@ def _collect(
         ):
             top = top.parent
         key = (tuple(_relative(_segments(top), where[0])), where[1])
-        code_paths.setdefault(key, top.start_point.row + 1 + line_offset)
-    for (path, test), line in code_paths.items():
+        line = top.start_point.row + 1 + line_offset
+        code_paths[key] = min(line, code_paths.get(key, line))  # the first use; captures come in no set order
+    for (path, test), line in sorted(code_paths.items(), key=lambda item: (item[1], item[0])):
         _add_grouped(found, [list(path)], line, test)
     if depth >= MAX_MACRO_DEPTH:
         return

@@ -357,3 +357,12 @@ def test_build_files_in_fixture_folders_describe_samples_not_components(tmp_path
     }
     assert [d.name for d in inv.dependencies] == ["click"]
     assert "2 build files inside test or fixture folders ignored (they describe samples)" in inv.notes
+
+
+def test_rust_path_used_twice_is_reported_at_its_first_use_every_time():
+    """Captures come in no set order; the import of a path used in many places must not move between runs
+    (tokio's ``super::UCred`` came out at line 110 or 162 from one parse to the next)."""
+    body = "".join(f"fn f{i}() -> super::Cred {{ super::Cred::new() }}\n" for i in range(40))
+    source = f"mod inner {{\n{body}}}\n".encode()
+    lines = {tuple((i.spec, i.line, i.names) for i in scan_source("rust", source).imports) for _ in range(30)}
+    assert lines == {(("self", 2, ("Cred",)), ("self", 2, ("Cred::new",)))}
