@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from repo_auditor.audit.direct import DIRECT_PROMPT, DirectExplorer, StrategyChoice, choose_strategy
+from repo_auditor.audit.direct import (
+    DIRECT_PROMPT,
+    DirectExplorer,
+    StrategyChoice,
+    choose_strategy,
+    resolve_samples,
+)
 from repo_auditor.audit.placeholders import placeholder_problem
 from repo_auditor.errors import BudgetExceededError, LMError, RunInterruptedError, SandboxError
 from repo_auditor.findings import (
@@ -191,7 +197,7 @@ class RepoAuditor:
         interpreter: Any = None,
         strategy: str = "auto",
         prompts: dict[str, str] | None = None,
-        samples: int = 1,
+        samples: int | str = "auto",
     ):
         unknown = set(prompts or ()) - set(PROMPT_NAMES)
         if unknown:
@@ -239,8 +245,9 @@ class RepoAuditor:
         choice = choose_strategy(self.strategy, repo, getattr(lm, "model", None), self.budgets.max_reply_tokens)
         direct = choice.name == "direct"
         source = tools.view if tools.view is not None else repo  # code as the model saw it
+        samples, samples_reason = resolve_samples(self.samples, lm) if direct else (1, "")
         explorer = (DirectExplorer(repo, lm, redact=self.redact, max_reply_tokens=self.budgets.max_reply_tokens,
-                                   prompt=self.prompts["direct"], trace=self.trace, samples=self.samples,
+                                   prompt=self.prompts["direct"], trace=self.trace, samples=samples,
                                    verify=lambda found: _verified_count(found, source))
                     if direct else self.explorer_factory(tools, self.budgets))
         interrupted: KeyboardInterrupt | None = None
@@ -290,7 +297,8 @@ class RepoAuditor:
         notes = [getattr(explorer, "last_problem", None), getattr(synth, "last_problem", None)]
         report = dataclasses.replace(report, coverage=coverage, usage=tuple(usage), stopped=stopped,
                                      notes=tuple(n for n in notes if isinstance(n, str) and n),
-                                     run=self._run_info(choice, model, time.monotonic() - started),
+                                     run=self._run_info(choice, model, time.monotonic() - started, samples,
+                                                        samples_reason),
                                      redaction=self.redact)
         if self.trace:  # the run viewer shows what verification made of the findings
             append_record(self.trace, "findings", job="audit", answer=report.answer,
@@ -300,10 +308,11 @@ class RepoAuditor:
                                       report=report) from interrupted
         return report
 
-    def _run_info(self, choice: StrategyChoice, model: str, seconds: float) -> RunInfo:
+    def _run_info(self, choice: StrategyChoice, model: str, seconds: float, samples: int = 1,
+                  samples_reason: str = "") -> RunInfo:
         """What ran, for the report's "What ran" section (the CLI adds its budgets and scope)."""
         if choice.name == "direct":
-            samples = f", {self.samples} samples" if self.samples > 1 else ""
+            samples = f", {samples} samples ({samples_reason})" if samples > 1 else ""
             return RunInfo({"direct": model}, f"direct answer (every file in scope in one prompt{samples}) -> "
                            "verification against the code", seconds, "direct", choice.reason)
         sub = self.sub_lm or settings.get("sub_lm")
@@ -376,11 +385,12 @@ def audit(
     trace: str | None = None,
     on_step: Callable[[Step, Progress], None] | None = None,
     strategy: str = "auto",
-    samples: int = 1,
+    samples: int | str = "auto",
 ) -> Report:
     """Audit the repository at ``path`` (optionally at ``ref``) to answer ``question``; returns a verified Report.
     ``strategy``: "auto" (direct when the files in scope fit the model's window), "rlm" or "direct". ``samples``:
-    direct answers asked for (every sample's findings kept, the best-verified answer shown).
+    direct answers asked for (every sample's findings kept, the best-verified answer shown); "auto" asks once for a
+    model with a price and ``UNPRICED_SAMPLES`` (3) times for one without (a local or self-hosted model).
 
     Render it with ``repo_auditor.render(report)`` (Markdown) or ``render(report, "json")``.
     """

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from repo_auditor.rlm.provider import model_price
+
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text and code with OpenAI-style tokenizers
 # Measured on the audit's first request (system prompt, tool documentation, task) without the file tree.
 PROMPT_OVERHEAD_TOKENS = 2_500
@@ -42,21 +44,6 @@ def exploration_tokens(base: int, turns: int, observation: int) -> Tokens:
     """``turns`` requests, each re-sending the base prompt and every earlier reply and observation."""
     growth = REPLY_TOKENS + observation
     return Tokens(turns * base + growth * turns * (turns - 1) // 2, turns * REPLY_TOKENS)
-
-
-def price(model: str | None) -> tuple[float, float] | None:
-    """USD per input and per output token from litellm's price table, or None when it has no price."""
-    if not model:
-        return None
-    from repo_auditor.rlm.provider import litellm_module
-
-    try:
-        info = litellm_module().get_model_info(model)
-    except Exception:  # litellm raises for models missing from its table
-        return None
-    if info.get("input_cost_per_token") is None or info.get("output_cost_per_token") is None:
-        return None
-    return float(info["input_cost_per_token"]), float(info["output_cost_per_token"])
 
 
 def cost(tokens: Tokens, prices: tuple[float, float] | None) -> float | None:
@@ -92,7 +79,7 @@ def audit_estimate(repo: Any, cfg: Any, *, base_extra_tokens: int = 0, review: b
     high = exploration_tokens(base, cfg.max_iterations, cfg.max_output_chars // CHARS_PER_TOKEN) + synthesis
     subs = Tokens(cfg.max_llm_calls * SUB_CALL_INPUT_TOKENS, cfg.max_llm_calls * SUB_CALL_OUTPUT_TOKENS)
     lines = scope_lines(repo)
-    main_price, sub_price = price(cfg.model), price(cfg.sub_model or cfg.model)
+    main_price, sub_price = model_price(cfg.model), model_price(cfg.sub_model or cfg.model)
     if cfg.model:
         lines.append(f"model       {cfg.model}" + _price_text(main_price) +
                      (f"; sub-calls {cfg.sub_model}{_price_text(sub_price)}" if cfg.sub_model else ""))
@@ -106,13 +93,15 @@ def audit_estimate(repo: Any, cfg: Any, *, base_extra_tokens: int = 0, review: b
 
 
 def _direct_estimate(repo: Any, cfg: Any, choice: Any) -> str:
-    samples = cfg.samples
+    from repo_auditor.audit.direct import resolve_samples
+
+    samples, why = resolve_samples(cfg.samples, cfg.model)
     prompt = choice.estimated_tokens or 0
     low = Tokens(prompt * samples, DIRECT_LOW_REPLY_TOKENS * samples)
     high = Tokens(prompt * samples, (cfg.max_reply_tokens or DIRECT_LOW_REPLY_TOKENS) * samples)
     lines = scope_lines(repo)
-    lines.append(f"strategy    direct: {choice.reason}" + (f"; {samples} samples" if samples > 1 else ""))
-    prices = price(cfg.model)
+    lines.append(f"strategy    direct: {choice.reason}" + (f"; {samples} samples ({why})" if samples > 1 else ""))
+    prices = model_price(cfg.model)
     lines.append(f"model       {cfg.model}" + _price_text(prices) if cfg.model else
                  "model       none configured (pass --model to see a cost range)")
     calls = f"{samples} call{'s' if samples > 1 else ''}"

@@ -96,12 +96,26 @@ def model_and_budget_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return _apply(fn, options)
 
 
+class SamplesType(click.ParamType):
+    """--samples: a whole number of 1 or more, or "auto" (the schema's parser, so flag and file agree)."""
+
+    name = "samples"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        from repo_auditor.config.schema import samples
+
+        try:
+            return samples(value, True)
+        except ValueError as error:
+            self.fail(f"{value!r} {error}", param, ctx)
+
+
 def audit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--strategy, --max-reply-tokens and --samples: the audit's own options."""
     options = [
         setting_option("strategy", "--strategy", type=click.Choice(["auto", "rlm", "direct"])),
         setting_option("max_reply_tokens", "--max-reply-tokens", type=click.IntRange(min=1), metavar="N"),
-        setting_option("samples", "--samples", type=click.IntRange(min=1), metavar="N"),
+        setting_option("samples", "--samples", type=SamplesType(), metavar="N|auto"),
     ]
     return _apply(fn, options)
 
@@ -249,9 +263,7 @@ def with_what_ran(report: Any, cfg: Any, lm: Any, sub_lm: Any, started: float) -
     scope += [f"exclude {', '.join(cfg.exclude)}"] if cfg.exclude else []
     if mode == "direct":
         models = {"direct": lm.model}
-        samples = getattr(cfg, "samples", 1) or 1
-        strategy = ("direct answer (every file in scope in one prompt" + (f", {samples} samples" if samples > 1 else "")
-                    + ") -> verification against the code")
+        strategy = ran.strategy  # the pipeline's words: how many answers were asked for and why
     else:
         models = {"explore": lm.model, "sub-calls": (sub_lm or lm).model, "synthesis": lm.model}
         limits = [f"{cfg.max_iterations} turns", f"{cfg.max_llm_calls} sub-calls"]

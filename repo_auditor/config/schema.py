@@ -97,6 +97,16 @@ def choice(*choices: str) -> Callable[[Any, bool], str]:
     return parse
 
 
+def samples(value: Any, from_text: bool) -> int | str:
+    """A whole number of 1 or more, or "auto"."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return whole_number(1)(value, from_text)
+    except ValueError:
+        raise ValueError('must be a whole number of 1 or more, or "auto"') from None
+
+
 def globs(value: Any, from_text: bool) -> tuple[str, ...]:
     """A list of glob patterns; from the environment, patterns separated by commas."""
     if from_text or isinstance(value, str):
@@ -157,8 +167,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("strategy", choice(*STRATEGIES), "auto",
             "audit strategy: direct (the files in one prompt) when they fit the model's window, else rlm; or force "
             "rlm or direct"),
-    Setting("samples", whole_number(1), 1,
-            "direct strategy: answers asked for; every answer's findings are kept and verified (helps small models)"),
+    Setting("samples", samples, "auto",
+            "direct strategy: answers asked for; every answer's findings are kept and verified (helps small models); "
+            "auto: 3 for a model with no price (local or self-hosted), else 1"),
     Setting("max_depth", whole_number(1), 1,
             "levels of runs: 2 or more lets the model start child runs (rlm_query)", NARROW),
     Setting("include", globs, (), "only files matching one of these globs (gitignore syntax)", SCOPE),

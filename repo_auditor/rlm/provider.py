@@ -258,3 +258,17 @@ def quick_key_problem(model: str, *, api_base: str | None, api_key: str | None =
     if not names or any(os.environ.get(var) for var in names):
         return None
     return f"{name}: no API key; set {' or '.join(names)} (or --api-base for a self-hosted server)"
+
+
+def model_price(model: str | None) -> tuple[float, float] | None:
+    """USD per input and per output token from litellm's price table, or None when it has no price (a local or
+    self-hosted model, a name it does not know)."""
+    if not model:
+        return None
+    try:
+        info = litellm_module().get_model_info(model)
+    except Exception:  # litellm raises for models missing from its table
+        return None
+    if info.get("input_cost_per_token") is None or info.get("output_cost_per_token") is None:
+        return None
+    return float(info["input_cost_per_token"]), float(info["output_cost_per_token"])

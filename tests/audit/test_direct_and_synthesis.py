@@ -156,3 +156,30 @@ def test_samples_must_be_positive(shop):
 
     with pytest.raises(ConfigurationError, match="samples must be 1 or more"):
         audit(shop, QUESTION, lm=ScriptedLM([]), strategy="direct", samples=0)
+
+
+def test_auto_samples_ask_a_model_without_a_price_three_times(shop):
+    """samples="auto" (the default): one answer from a priced model, three from one without a price (a local or
+    self-hosted model, where another answer costs time, not money) or with a zero price."""
+    from repo_auditor.audit.direct import UNPRICED_SAMPLES, resolve_samples
+
+    right = _direct_reply("app/db.py", 9, SQL_LINE, "app/db.py:9 formats the name into SQL.")
+    priced = ScriptedLM([right])
+    assert len(audit(shop, QUESTION, lm=priced, strategy="direct").findings) == 1 and len(priced.requests) == 1
+    local = ScriptedLM([right] * UNPRICED_SAMPLES, price=None)
+    report = audit(shop, QUESTION, lm=local, strategy="direct")
+    assert len(local.requests) == UNPRICED_SAMPLES == 3
+    assert "3 samples (auto: the model has no price" in report.run.strategy
+    assert resolve_samples("auto", ScriptedLM(price=(0.0, 0.0)))[0] == 3
+    assert resolve_samples(2, ScriptedLM(price=None)) == (2, "asked for")
+    from repo_auditor.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="samples must be 1 or more"):
+        resolve_samples("many", ScriptedLM())
+
+
+def test_auto_samples_read_litellms_price_table():
+    from repo_auditor.audit.direct import resolve_samples
+
+    assert resolve_samples("auto", "openai/gpt-4o-mini")[0] == 1  # priced in litellm's table
+    assert resolve_samples("auto", "openai/some-local-model")[0] == 3

@@ -4,9 +4,9 @@
     PYTHONPATH=. python tools/eval/repeat.py [--runs 5] [--api-base URL] [--keep NAME] [-- audit-repo options]
 
 Each run is the real command in a fresh process (``audit-repo fixtures/audit_repo "Where is user input passed to SQL
-without parameters?" --model openai/qwen --format json``, plus whatever follows ``--``, e.g. ``--samples 3``), and
-counts as a hit when the report holds a *verified* finding in ``app/db.py`` overlapping lines 9-10 (the query built
-with ``%``). Prints one line per run and the total ("4 of 5 runs found and verified it"). Without ``--api-base`` the
+without parameters?" --model openai/qwen --format json``, plus whatever follows ``--``, e.g. ``--samples 1``; the
+default ``--samples auto`` asks this unpriced model for 3 answers), and counts as a hit when the report holds a
+*verified* finding in ``app/db.py`` overlapping lines 9-10 (the query built with ``%``). Prints one line per run and the total ("4 of 5 runs found and verified it"). Without ``--api-base`` the
 local model is started (``local_model.py``) and stopped at the end. ``--keep NAME`` copies each run's trace to
 ``transcripts/NAME-runK.jsonl``.
 """
@@ -74,7 +74,7 @@ def main() -> int:
     parser.add_argument("--model", default="1.5b", help="local model to start (1.5b or 0.5b)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per model reply")
     parser.add_argument("--keep", default=None, help="copy the traces to transcripts/KEEP-runN.jsonl")
-    parser.add_argument("extra", nargs="*", help="more audit-repo options (after --), e.g. --samples 3")
+    parser.add_argument("extra", nargs="*", help="more audit-repo options (after --), e.g. --samples 1")
     args = parser.parse_args()
 
     def rounds(api_base: str) -> int:

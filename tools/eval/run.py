@@ -113,13 +113,14 @@ def score(task: Task, report: Any, strategy: str, seconds: float) -> Row:
     return row
 
 
-def run_task(task: Task, lm: Any, strategy: str, budgets: Any, prompts: dict[str, str] | None = None) -> Row:
+def run_task(task: Task, lm: Any, strategy: str, budgets: Any, prompts: dict[str, str] | None = None,
+             samples: int | str = 1) -> Row:
     from repo_auditor.audit.pipeline import RepoAuditor
     from repo_auditor.errors import RepoAuditorError
 
     started = time.monotonic()
     try:
-        auditor = RepoAuditor(lm=lm, budgets=budgets, strategy=strategy, prompts=prompts)
+        auditor = RepoAuditor(lm=lm, budgets=budgets, strategy=strategy, prompts=prompts, samples=samples)
         report = auditor(task.repo, task.question)
     except RepoAuditorError as exc:
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
@@ -201,6 +202,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-iterations", type=int, default=6)
     p.add_argument("--max-llm-calls", type=int, default=10)
     p.add_argument("--max-reply-tokens", type=int, default=1024)
+    p.add_argument("--samples", default="1", help='direct answers per task: a number or "auto" (the product\'s '
+                   'default: 3 for a model without a price); 1 keeps the task-set figures comparable')
     p.add_argument("--json", default=None, help="also write every row to this JSON file")
     p.add_argument("--workdir", default=None, help="where the task repositories are written (default: a temp dir)")
     return p
@@ -223,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             for strategy in strategies:
                 rows = []
                 for task in tasks:
-                    row = run_task(task, lm, strategy, budgets_from(args))
+                    samples = int(args.samples) if args.samples.isdigit() else args.samples
+                    row = run_task(task, lm, strategy, budgets_from(args), samples=samples)
                     print(f"  {strategy} {task.id}: location {_mark(row.location)}, {row.seconds:.0f} s"
                           + (f", {row.error}" if row.error else ""), file=sys.stderr, flush=True)
                     rows.append(row)
