@@ -2,9 +2,10 @@
 
 ::
 
-    finding.py  Finding, Severity, Location: one claim, parsed defensively from untrusted model output
-    report.py   Coverage, ModelUsage, RepoInfo, RunInfo, Report: the data every job's report is made of (JSON schema v1)
-    verify.py   build_report / verify_findings: every cited location re-read at the audited ref, then ranked
+    finding.py    Finding, Severity: one claim, parsed defensively from untrusted model output
+    locations.py  Location and the shapes models write one in ("a.py:10-20", "L10", [10, 20], a dict)
+    report.py     Coverage, ModelUsage, RepoInfo, RunInfo, Report: the data every job's report is made of (JSON schema v1)
+    verify.py     build_report / verify_findings: every cited location re-read at the audited ref, then ranked
 
 Shared by the audit, review and architecture jobs; imports nothing from them.
 """

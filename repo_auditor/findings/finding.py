@@ -16,20 +16,25 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from repo_auditor.findings.categories import GENERAL, parse_category
+from repo_auditor.findings.locations import (  # noqa: F401  (re-exported: findings/__init__.py)
+    MAX_LINE_NUMBER,
+    MAX_PATH_CHARS,
+    Location,
+    _first,
+    _line_range,
+    _parse_location,
+    short_repr,
+)
 
 if TYPE_CHECKING:
     from repo_auditor.findings.report import RepoInfo
 
 
-# A backslash that does not start a \\xNN escape of a non-UTF-8 file name (see FileEntry).
-_WINDOWS_SEPARATOR = re.compile(r"\\(?!x[0-9a-fA-F]{2})")
 # A model can send anything; these caps keep one hostile or runaway finding from flooding a report.
 MAX_TITLE_CHARS = 300  # a title is one line; longer text belongs in the explanation
-MAX_PATH_CHARS = 4096  # the same cap the path tools apply
 MAX_TEXT_CHARS = 20_000  # explanation
 MAX_EVIDENCE_LINES = 80  # longer evidence keeps its first 60 and last 20 lines around a visible elision line
 MAX_EVIDENCE_CHARS = 16_000
-MAX_LINE_NUMBER = 10_000_000  # no source file has more lines; a bigger number is garbage
 _EVIDENCE_HEAD, _EVIDENCE_TAIL = 60, 20
 
 
@@ -105,35 +110,6 @@ def _from_score(score: float, original: object) -> tuple[Severity, str | None]:
     if score < 9:
         return Severity.HIGH, note
     return Severity.CRITICAL, note
-
-
-@dataclass(frozen=True)
-class Location:
-    """A place in the audited tree: a repository-relative path and a 1-based line range (no ``line``: the file)."""
-
-    path: str
-    line: int | None = None
-    end_line: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.line is not None and self.line < 1:
-            raise ValueError(f"line must be 1 or more, got {self.line}")
-        if self.end_line is not None and (self.line is None or self.end_line < self.line):
-            raise ValueError(f"end_line {self.end_line} must be at or after line {self.line}")
-
-    @property
-    def last_line(self) -> int | None:
-        return self.end_line if self.end_line is not None else self.line
-
-    def __str__(self) -> str:
-        if self.line is None:
-            return self.path
-        if self.end_line is None or self.end_line == self.line:
-            return f"{self.path}:{self.line}"
-        return f"{self.path}:{self.line}-{self.end_line}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "line": self.line, "end_line": self.end_line}
 
 
 @dataclass(frozen=True)
@@ -238,6 +214,11 @@ class Finding:
             return FindingParseProblem(index, f"expected an object with title, path, line, evidence, got "
                                               f"{type(obj).__name__}", short_repr(obj))
         data = {str(k).strip().lower(): v for k, v in obj.items()}
+        shifted = _quoted_in_line(data)
+        if shifted is not None:  # the values shifted one key: "line" holds the code, "evidence" the explanation
+            data = {**data, "line": None, "end_line": None, "evidence": shifted,
+                    "explanation": "\n\n".join(t for t in (_text(data.get("evidence")),
+                                                           _text(data.get("explanation"))) if t.strip())}
         title = _first(data, "title", "name", "summary", "issue", "finding")
         if not isinstance(title, str) or not title.strip():
             return FindingParseProblem(index, "missing 'title' (a one-line summary of the problem)", short_repr(obj))
@@ -372,14 +353,6 @@ def clean_evidence(text: str) -> str:
     return strip_line_numbers("\n".join(_LINE_CUT.sub(" ...", line) for line in lines))
 
 
-def _first(data: dict[str, Any], *keys: str) -> Any:
-    for key in keys:
-        value = data.get(key)
-        if value is not None and value != "":
-            return value
-    return None
-
-
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -405,94 +378,13 @@ def _cap_evidence(evidence: str) -> tuple[str, str | None]:
     return text.strip("\n"), note
 
 
-_LOCATION_TEXT = re.compile(
-    r"^(?P<path>.+?)(?:(?::|#L|#|,\s*lines?\s*|\s+lines?\s+)(?P<start>L?\d+)(?:\s*[-–:]\s*L?(?P<end>\d+))?)?:?$",
-    re.IGNORECASE,
-)
-
-
-def _parse_location(data: dict[str, Any]) -> Location | str:
-    """The finding's location, or a message saying what is wrong with it."""
-    loc = data.get("location")
-    path: object = _first(data, "path", "file", "filename", "file_path", "filepath")
-    line: object = _first(data, "line", "start_line", "line_start", "lines", "line_range", "line_number", "start")
-    end: object = _first(data, "end_line", "line_end", "end")
-    if isinstance(loc, dict):
-        inner = {str(k).lower(): v for k, v in loc.items()}
-        path = path if path is not None else _first(inner, "path", "file", "filename")
-        line = line if line is not None else _first(inner, "line", "start_line", "start", "lines")
-        end = end if end is not None else _first(inner, "end_line", "end", "line_end")
-    elif isinstance(loc, str) and loc.strip():
-        match = _LOCATION_TEXT.match(loc.strip())
-        if match:
-            path = path if path is not None else match["path"].strip()
-            line = line if line is not None else match["start"]
-            end = end if end is not None else match["end"]
-    if not isinstance(path, str) or not path.strip():
-        return "missing 'path' (the repository-relative file the finding is about, like 'src/app.py')"
-    # Windows separators become "/", but not the \\xNN escapes of a file name that is not UTF-8 (see FileEntry);
-    # verification resolves a path that is neither against the repository.
-    path = _WINDOWS_SEPARATOR.sub("/", path.strip())
-    while path.startswith("./"):
-        path = path[2:].lstrip("/")
-    if not path or len(path) > MAX_PATH_CHARS or "\0" in path or "\n" in path:
-        return "'path' is not a file path (too long, or contains NUL or newline characters)"
-    if ":" in path and not re.match(r"^[A-Za-z]:[\\/]", path):
-        match = _LOCATION_TEXT.match(path)  # "a.py:10-20" given as the path, with or without a separate line
-        if match and match["start"]:
-            path = match["path"].strip()
-            line, end = (match["start"], end if end is not None else match["end"]) if line is None else (line, end)
-    start_n, end_n = _line_range(line)
-    if isinstance(start_n, str):
-        return start_n
-    if end is not None:
-        end_value, _ = _line_range(end)
-        if isinstance(end_value, int):  # an unusable end_line is dropped: the start line is still a location
-            end_n = end_value
-    if start_n is None:
-        end_n = None
-    if end_n is not None and start_n is not None and end_n < start_n:
-        start_n, end_n = end_n, start_n  # "20-10": the model swapped them
-    if end_n == start_n:
-        end_n = None
-    return Location(path, start_n, end_n)
-
-
-def _line_range(value: object) -> tuple[int | None | str, int | None]:
-    """(start, end) from 10, "10", "L10-L20", [10, 20]; start is a message string when the value is unusable."""
-    if value is None:
-        return None, None
-    if isinstance(value, bool):
-        return f"line {value!r} is not a line number", None
-    if isinstance(value, (list, tuple)) and 1 <= len(value) <= 2:
-        first, _ = _line_range(value[0])
-        last, _ = _line_range(value[-1])
-        if isinstance(first, str) or isinstance(last, str):
-            return f"line {short_repr(value, 40)} is not a line range", None
-        return first, last if isinstance(last, int) else None
-    number: float | None = None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        match = re.fullmatch(r"\s*(?:lines?\s*)?L?(\d+)(?:\s*(?:-|–|:|to|\.\.)\s*L?(\d+))?\s*", value, re.IGNORECASE)
-        if not match:
-            return f"line {value[:40]!r} is not a line number (use 12 or '12-20')", None
-        start, end = int(match[1]), int(match[2]) if match[2] else None
-        if not 1 <= start <= MAX_LINE_NUMBER or (end is not None and not 1 <= end <= MAX_LINE_NUMBER):
-            return f"line {value[:40]!r} is out of range (lines start at 1)", None
-        return start, end
-    if number is None or not math.isfinite(number) or number != int(number):
-        return f"line {short_repr(value, 40)} is not a line number", None
-    if not 1 <= number <= MAX_LINE_NUMBER:
-        return f"line {int(number)} is out of range (lines start at 1)", None
-    return int(number), None
-
-
-def short_repr(value: object, limit: int = 200) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # a hostile __repr__ must not take the run down
-        text = f"<unprintable {type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
+def _quoted_in_line(data: dict[str, Any]) -> str | None:
+    """The code a small model wrote where the line number belongs (``"path": "app/db.py:10", "line": "query = ..."``,
+    with the explanation then under "evidence"), or None when ``line`` is a number, a range or absent. The line
+    number then comes from the path when it has one; verification finds the quoted code either way."""
+    line = _first(data, "line", "start_line", "line_start", "line_number")
+    if not isinstance(line, str) or not line.strip() or not isinstance(_line_range(line)[0], str):
+        return None
+    if not re.search(r"[=(){}\[\].:;]", line) or len(line) > MAX_EVIDENCE_CHARS:
+        return None  # prose ("see above"), not code: the usual "not a line number" problem
+    return line

@@ -254,6 +254,18 @@ def _find_json_object(text: str, names: set[str] | None) -> dict[str, Any] | Non
             continue
         if isinstance(value, dict) and (names is None or names & value.keys()):
             return value
+    # The whole reply or a fenced block as JSON with a quote left unescaped inside a string (a small model quoting
+    # code: "evidence": "x = "a" % b"); a string still open at the end of its line is closed there, before the
+    # line's trailing ``],`` ("evidence": ["q = "%s" % name],): raw newlines cannot be inside a JSON string anyway.
+    # Tried before the scan below, which would otherwise return an inner object (one finding) that parses alone.
+    for close_at_newline in (False, True):
+        for candidate in candidates:
+            try:
+                value = json.loads(_escape_stray_quotes(candidate, close_at_newline), strict=False)
+            except ValueError:
+                continue
+            if isinstance(value, dict) and (names is None or names & value.keys()):
+                return value
     decoder = json.JSONDecoder()
     for count, match in enumerate(re.finditer(r"\{", text)):
         if count >= MAX_JSON_STARTS:
@@ -271,17 +283,6 @@ def _find_json_object(text: str, names: set[str] | None) -> dict[str, Any] | Non
         value = _python_literal(candidate) if candidate else None
         if isinstance(value, dict) and (names is None or names & value.keys()):
             return value
-    # JSON with a quote left unescaped inside a string (a small model quoting code: "evidence": "x = "a" % b").
-    # Then a string still open at the end of its line is closed there, before the line's trailing ``],``
-    # ("evidence": ["q = "%s" % name],): raw newlines cannot be inside a JSON string anyway.
-    for close_at_newline in (False, True):
-        for candidate in candidates:
-            try:
-                value = json.loads(_escape_stray_quotes(candidate, close_at_newline), strict=False)
-            except ValueError:
-                continue
-            if isinstance(value, dict) and (names is None or names & value.keys()):
-                return value
     return None
 
 
@@ -319,7 +320,7 @@ def _escape_stray_quotes(text: str, close_at_newline: bool = False) -> str:
         elif char == '"':
             if not in_string:
                 in_string, is_key = True, bool(containers) and containers[-1] == "{" and expect_key
-            elif _ends_string(text[i + 1:].lstrip()[:1], is_key, containers[-1] if containers else None):
+            elif _ends_string(text[i + 1:i + 200].lstrip(), is_key, containers[-1] if containers else None):
                 in_string = False
             else:
                 out.append("\\")
@@ -343,12 +344,21 @@ def _structure(char: str, containers: list[str], expect_key: bool) -> bool:
     return expect_key
 
 
-def _ends_string(following: str, is_key: bool, container: str | None) -> bool:
+def _ends_string(rest: str, is_key: bool, container: str | None) -> bool:
+    """Whether a quote followed by ``rest`` (whitespace stripped) can end the string: a key before ``:``; a value
+    before the closing bracket of its own container when a ``,``, bracket or the end follows it, or before a ``,``
+    followed by what can come next there (a key's quote in an object; a value in an array). So
+    ``"f(\\"a", (b,))"`` and ``["the args["name"] value"]`` keep their inner quotes."""
+    following = rest[:1]
     if not following:
         return True
     if is_key:
         return following == ":"
-    return following == "," or (following == "}" and container == "{") or (following == "]" and container == "[")
+    if following == ",":
+        after = rest[1:].lstrip()[:1]
+        return not after or after in ('"}/' if container == "{" else '"{[]/-0123456789tfnNT')  # "/": a // note
+    closes = (following == "}" and container == "{") or (following == "]" and container == "[")
+    return closes and rest[1:].lstrip()[:1] in ("", ",", "}", "]")  # `args["name"] value`: not the end
 
 
 _JSON_WORDS = {"null": None, "true": True, "false": False}

@@ -183,3 +183,18 @@ def test_auto_samples_read_litellms_price_table():
 
     assert resolve_samples("auto", "openai/gpt-4o-mini")[0] == 1  # priced in litellm's table
     assert resolve_samples("auto", "openai/some-local-model")[0] == 3
+
+
+
+# The 1.5B model's direct answer with its values shifted one key (tools/eval/transcripts/
+# fixture-sql-1.5b-direct-prompt-variant-2026-12-02-run9): "path" holds "file:line" (the wrong file), "line" the
+# code, "evidence" the explanation. Before the fix the finding was dropped ("line" is not a line number).
+SHIFTED_REPLY = '```json\n{\n  "answer": "In the `handle` function, user input is passed directly to the SQL query without parameters. The query string is constructed from a variable `request.args["name"]`, which is directly accessed in the SQL query without any escaping or parameterization.",\n  "findings": [\n    {\n      "title": "Directly Passing User Input to SQL",\n      "severity": "high",\n      "path": "app/web.py:4",\n      "line": "query = \\"SELECT * FROM users WHERE name = \'%s\'" % name",\n      "end_line": "query = \\"SELECT * FROM users WHERE name = \'%s\'" % name",\n      "evidence": "The query string is constructed directly from the `request.args["name"]` variable without any escaping or parameterization.",\n      "explanation": "This approach allows an attacker to inject arbitrary SQL code into the query, potentially leading to unauthorized access, data theft, or other security issues."\n    }\n  ]\n}\n```'
+
+
+def test_a_finding_whose_line_holds_the_code_is_verified_where_that_code_is(shop):
+    report = audit(shop, QUESTION, lm=ScriptedLM([SHIFTED_REPLY]), strategy="direct", samples=1)
+    [finding] = report.findings
+    assert (finding.location.path, finding.location.line, finding.verified) == ("app/db.py", 9, True)
+    assert finding.evidence == SQL_LINE
+    assert finding.explanation.startswith("The query string is constructed directly")

@@ -287,3 +287,24 @@ def test_evidence_given_as_a_list_of_lines_is_matched_in_order_not_necessarily_a
     [backwards], _ = parse_findings([{"title": "t", "path": "app/web.py", "line": 1,
                                       "evidence": ["conn = connect(\"app.sqlite\")", "from app.db import connect"]}])
     assert verify_findings([backwards], FakeTree({"app/web.py": text}))[0].verified is False
+
+
+
+@pytest.mark.parametrize(("raw", "location", "evidence"), [
+    # the 1.5B model's shifted values (tools/eval/transcripts/fixture-sql-1.5b-direct-cot-2026-12-02-run10)
+    ({"title": "t", "path": "app/db.py:10", "line": "query = 'SELECT * FROM users WHERE name = '%s'\" % name",
+      "end_line": "query = 'SELECT * FROM users WHERE name = '%s'\" % name", "evidence": "The query is built.",
+      "explanation": "Bad."}, ("app/db.py", 10), "query = 'SELECT * FROM users WHERE name = '%s'\" % name"),
+    ({"title": "t", "path": "app/web.py:4", "line": "return find_user(conn, request.args['name'])",
+      "end_line": "None", "evidence": "Called without validation."}, ("app/web.py", 4),
+     "return find_user(conn, request.args['name'])"),
+])
+def test_code_written_where_the_line_number_belongs_becomes_the_evidence(raw, location, evidence):
+    finding = Finding.from_model(raw)
+    assert (finding.location.path, finding.location.line) == location and finding.evidence == evidence
+    assert finding.explanation.startswith(raw["evidence"])
+
+
+def test_prose_where_the_line_number_belongs_is_still_a_problem():
+    assert isinstance(Finding.from_model({"title": "t", "path": "a.py", "line": "see above", "evidence": "x"}),
+                      FindingParseProblem)

@@ -189,3 +189,34 @@ def test_a_string_left_open_at_the_end_of_its_line_is_closed_there():
 def test_extract_outputs_fails_clearly(reply):
     with pytest.raises(ExtractError, match="neither a JSON object"):
         extract_outputs(reply, NAMES)
+
+
+# More direct answers of the 1.5B model (2026-12-02, tools/eval/transcripts, the run named in each row). Before the
+# fix each lost its findings: an inner object (the one finding) parsed alone and was taken for the answer; a quote
+# before ", (order_id,)" or before "] value" was taken for the end of its string.
+@pytest.mark.parametrize(("reply", "answer_start", "evidence"), [
+    ('```json\n{\n  "answer": "The SQL query in `app/web.py` is executed without any parameters, which can lead to SQL injection vulnerabilities. The vulnerable line is `return find_user(conn, request.args["name"])`.",\n  "findings": [\n    {\n      "title": "SQL Injection",\n      "severity": "high",\n      "path": "app/web.py",\n      "line": 6,\n      "end_line": 6,\n      "evidence": "conn.execute(\\"SELECT * FROM users WHERE name = \'%s\'\\" % name)",\n      "explanation": "The `find_user` function executes a SQL query directly with the user input passed as a string without any parameterization. This can be exploited by an attacker to inject malicious SQL code."\n    }\n  ]\n}\n```',  # fixture-sql-1.5b-direct-cot-...-run6
+     "The SQL query in `app/web.py` is executed", "conn.execute(\"SELECT * FROM users WHERE name = '%s'\" % name)"),
+    ('```json\n{\n  "answer": "The SQL query in `app/web.py` line 6 is executed without any parameters, allowing for SQL injection attacks.",\n  "findings": [\n    {\n      "title": "SQL Injection Risk",\n      "severity": "high",\n      "path": "app/web.py:6",\n      "line": "6",\n      "end_line": "6",\n      "evidence": "conn.execute(\\"SELECT * FROM orders WHERE id = ?", (order_id,)).fetchall()",\n      "explanation": "The query is executed with a parameterized query, which helps prevent SQL injection by safely passing the input to the database."\n    }\n  ]\n}\n```',  # ...-cot-...-run1
+     "The SQL query in `app/web.py` line 6", 'conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchall()'),
+    ('```json\n{\n  "answer": "The user input is passed to SQL without parameters in the `handle` function of `app/web.py`, where the `request.args["name"]` is directly inserted into the SQL query without proper parameterization.",\n  "findings": [\n    {\n      "title": "SQL Injection Risk",\n      "severity": "high",\n      "path": "app/web.py:4",\n      "line": "return find_user(conn, request.args[\'name\'])",\n      "end_line": "return find_user(conn, request.args[\'name\'])",\n      "evidence": [\n        "The `request.args["name"]` value is directly inserted into the SQL query without any parameterization. This makes it susceptible to SQL injection attacks.",\n        "The query string is constructed using string formatting, which can lead to SQL injection if the input is not properly sanitized."\n      ],\n      "explanation": "This finding indicates that the SQL query is vulnerable to SQL injection attacks because the user input is not passed as a parameter. An attacker could manipulate the `request.args["name"]` value to execute arbitrary SQL commands on the database, potentially leading to data theft or other malicious actions."\n    }\n  ]\n}\n```',  # ...-1sample-quiet-...-run8
+     "The user input is passed to SQL", None),
+])
+def test_small_model_answers_keep_their_outer_object_and_whole_strings(reply, answer_start, evidence):
+    data = extract_json_object(reply)
+    assert data["answer"].startswith(answer_start)
+    [finding] = data["findings"]
+    if evidence is not None:
+        assert finding["evidence"] == evidence
+    else:  # a list of two prose strings quoting request.args["name"]
+        assert len(finding["evidence"]) == 2 and 'request.args["name"]` value' in finding["evidence"][0]
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    ('{"a": "x", "b": 1}', {"a": "x", "b": 1}),
+    ('{"a": ["x", 2, true, {"c": null}], "b": "y"}', {"a": ["x", 2, True, {"c": None}], "b": "y"}),
+    ('{"a": "f("q", (1,))", "b": "k"}', {"a": 'f("q", (1,))', "b": "k"}),
+    ('{"a": ["say "hi"] now", "z"]}', {"a": ['say "hi"] now', "z"]}),
+])
+def test_stray_quote_repair_leaves_json_alone_and_reads_the_inner_quotes(reply, expected):
+    assert extract_json_object(reply) == expected
