@@ -127,6 +127,8 @@ def resolve_samples(requested: int | str, model: Any) -> tuple[int, str]:
         if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
             raise ConfigurationError(f"samples must be 1 or more, or \"auto\", got {requested!r}")
         return requested, "asked for"
+    if model is None:  # no model named yet (a dry run without --model)
+        return 1, "auto: no model named"
     if _priced(model):
         return 1, "auto: one answer for a model with a price"
     return UNPRICED_SAMPLES, ("auto: the model has no price (local or self-hosted), so more answers cost time, "
