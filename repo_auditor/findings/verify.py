@@ -202,6 +202,10 @@ def _resolve_path(raw: str, repo: SourceTree) -> tuple[str, str | None] | _Probl
         return _Problem(f"path {raw[:200]!r} is not a file of the repository ({exc})")
     if path and repo.get(path) is not None:
         return path, None
+    if _MARKER.search(raw):
+        unmasked = _unmask(raw, repo)
+        if unmasked is not None:
+            return unmasked, None
     suffix = "/" + path
     matches = [e.path for e in getattr(repo, "files", ()) if path and e.path.endswith(suffix)]
     if len(matches) == 1:
@@ -210,6 +214,20 @@ def _resolve_path(raw: str, repo: SourceTree) -> tuple[str, str | None] | _Probl
     if len(matches) > 1:
         return _Problem(f"no file {path!r} {where}; several files end with it ({', '.join(matches[:5])})")
     return _Problem(f"no file {path!r} {where}")
+
+
+_MARKER = re.compile(r"\[REDACTED:[^\]/]{1,80}\]")
+
+
+def _unmask(shown: str, repo: SourceTree) -> str | None:
+    """The one file whose name the model saw as ``shown`` (a secret in it replaced by a ``[REDACTED:kind]``
+    marker), or None when no file or several redact to it. Files are narrowed by the unredacted parts first."""
+    from repo_auditor.tools.view import redact_name
+
+    pieces = _MARKER.split(shown.strip())
+    pattern = re.compile(".+?".join(re.escape(piece) for piece in pieces), re.DOTALL)
+    found = [e.path for e in getattr(repo, "files", ()) if pattern.fullmatch(e.path) and redact_name(e.path) == shown]
+    return found[0] if len(found) == 1 else None
 
 
 def _where(repo: SourceTree) -> str:

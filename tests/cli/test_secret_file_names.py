@@ -64,6 +64,20 @@ def test_audit_report_names_the_file_as_the_model_saw_it(runner, server, shop, k
         assert "keys/\\[REDACTED:aws\\_access\\_key\\].txt" in result.stdout
 
 
+def test_a_finding_citing_the_file_by_the_name_the_model_saw_is_verified_there(runner, server, shop, key):
+    cited = {**FINDING, "path": SHOWN, "line": 2}
+    server.enqueue(
+        code_reply(f"SUBMIT(answer='Rotation is slow.', findings=[{cited!r}])"),
+        json.dumps({"answer": "Rotation is slow.", "findings": [cited]}),
+    )
+    result = runner.invoke(main, [str(shop.path), "How are keys rotated?", "--model", "openai/x", "--api-base",
+                                  server.url, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["location"], finding["verified"]) == ({"path": SHOWN, "line": 2, "end_line": None}, True)
+    assert key not in result.stdout
+
+
 @pytest.mark.parametrize("format_", ["markdown", "json", "sarif"])
 def test_review_report_names_the_file_as_the_model_saw_it(runner, server, shop, key, format_):
     server.enqueue(code_reply(f"SUBMIT(answer='Rotation is slow.', findings=[{FINDING!r}])", "Done."))
