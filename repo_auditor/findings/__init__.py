@@ -15,18 +15,16 @@ from __future__ import annotations
 from repo_auditor.findings.finding import (
     MAX_EVIDENCE_CHARS,
     MAX_EVIDENCE_LINES,
-    MAX_LINE_NUMBER,
-    MAX_PATH_CHARS,
     MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
     Finding,
     FindingParseProblem,
-    Location,
     Severity,
     clean_evidence,
     parse_findings,
     strip_line_numbers,
 )
+from repo_auditor.findings.locations import MAX_LINE_NUMBER, MAX_PATH_CHARS, Location
 from repo_auditor.findings.report import (
     SCHEMA_VERSION,
     Coverage,

@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from repo_auditor.findings.categories import GENERAL, parse_category
-from repo_auditor.findings.locations import (  # noqa: F401  (re-exported: findings/__init__.py)
-    MAX_LINE_NUMBER,
-    MAX_PATH_CHARS,
+from repo_auditor.findings.locations import (
+    END_KEYS,
+    LINE_KEYS,
     Location,
-    _first,
-    _line_range,
-    _parse_location,
+    first_present,
+    line_range,
+    parse_location,
     short_repr,
 )
 
@@ -216,10 +216,10 @@ class Finding:
         data = {str(k).strip().lower(): v for k, v in obj.items()}
         shifted = _quoted_in_line(data)
         if shifted is not None:  # the values shifted one key: "line" holds the code, "evidence" the explanation
-            data = {**data, "line": None, "end_line": None, "evidence": shifted,
+            data = {**data, **dict.fromkeys(LINE_KEYS + END_KEYS), "evidence": shifted,
                     "explanation": "\n\n".join(t for t in (_text(data.get("evidence")),
                                                            _text(data.get("explanation"))) if t.strip())}
-        title = _first(data, "title", "name", "summary", "issue", "finding")
+        title = first_present(data, "title", "name", "summary", "issue", "finding")
         if not isinstance(title, str) or not title.strip():
             return FindingParseProblem(index, "missing 'title' (a one-line summary of the problem)", short_repr(obj))
         notes: list[str] = []
@@ -228,14 +228,14 @@ class Finding:
             title = title[: MAX_TITLE_CHARS - 1] + "…"
             notes.append(f"title cut to {MAX_TITLE_CHARS} characters")
 
-        location = _parse_location(data)
+        location = parse_location(data)
         if isinstance(location, str):
             return FindingParseProblem(index, location, short_repr(obj))
 
-        severity, note = Severity.parse(_first(data, "severity", "sev", "level", "risk", "priority"))
+        severity, note = Severity.parse(first_present(data, "severity", "sev", "level", "risk", "priority"))
         if note:
             notes.append(note)
-        evidence = _first(data, "evidence", "code", "snippet", "quote", "cited_code", "excerpt")
+        evidence = first_present(data, "evidence", "code", "snippet", "quote", "cited_code", "excerpt")
         if isinstance(evidence, (list, tuple)) and len(evidence) > 1 and all(isinstance(v, str) for v in evidence):
             evidence = "\n...\n".join(evidence)  # a list of quoted lines: in this order, not necessarily adjacent
         evidence = _text(evidence)
@@ -243,15 +243,15 @@ class Finding:
         evidence, evidence_note = _cap_evidence(evidence)
         if evidence_note:
             notes.append(evidence_note)
-        explanation = _text(_first(data, "explanation", "description", "details", "detail", "reason", "why",
+        explanation = _text(first_present(data, "explanation", "description", "details", "detail", "reason", "why",
                                    "rationale", "impact"))
         if len(explanation) > MAX_TEXT_CHARS:
             explanation = explanation[:MAX_TEXT_CHARS] + "\n… (explanation cut by repo_auditor)"
             notes.append(f"explanation cut to {MAX_TEXT_CHARS} characters")
-        category, category_note = parse_category(_first(data, "category", "kind"))
+        category, category_note = parse_category(first_present(data, "category", "kind"))
         if category_note:
             notes.append(category_note)
-        suggestion = _first(data, "suggestion", "fix", "suggested_fix", "replacement")
+        suggestion = first_present(data, "suggestion", "fix", "suggested_fix", "replacement")
         suggestion = _text(suggestion) if isinstance(suggestion, str) and len(suggestion) <= MAX_EVIDENCE_CHARS else None
         return cls(title=title, severity=severity, location=location, evidence=evidence,
                    explanation=explanation.strip(), notes=tuple(notes), category=category,
@@ -382,8 +382,8 @@ def _quoted_in_line(data: dict[str, Any]) -> str | None:
     """The code a small model wrote where the line number belongs (``"path": "app/db.py:10", "line": "query = ..."``,
     with the explanation then under "evidence"), or None when ``line`` is a number, a range or absent. The line
     number then comes from the path when it has one; verification finds the quoted code either way."""
-    line = _first(data, "line", "start_line", "line_start", "line_number")
-    if not isinstance(line, str) or not line.strip() or not isinstance(_line_range(line)[0], str):
+    line = first_present(data, *LINE_KEYS)
+    if not isinstance(line, str) or not line.strip() or not isinstance(line_range(line)[0], str):
         return None
     if not re.search(r"[=(){}\[\].:;]", line) or len(line) > MAX_EVIDENCE_CHARS:
         return None  # prose ("see above"), not code: the usual "not a line number" problem

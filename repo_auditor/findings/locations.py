@@ -47,13 +47,18 @@ class Location:
         return {"path": self.path, "line": self.line, "end_line": self.end_line}
 
 
-def _first(data: dict[str, Any], *keys: str) -> Any:
+# Where models put a finding's start and end line (first present wins).
+LINE_KEYS = ("line", "start_line", "line_start", "lines", "line_range", "line_number", "start")
+END_KEYS = ("end_line", "line_end", "end")
+
+
+def first_present(data: dict[str, Any], *keys: str) -> Any:
+    """The value of the first of ``keys`` that ``data`` holds and is neither None nor empty text."""
     for key in keys:
         value = data.get(key)
         if value is not None and value != "":
             return value
     return None
-
 
 
 _LOCATION_TEXT = re.compile(
@@ -62,17 +67,17 @@ _LOCATION_TEXT = re.compile(
 )
 
 
-def _parse_location(data: dict[str, Any]) -> Location | str:
+def parse_location(data: dict[str, Any]) -> Location | str:
     """The finding's location, or a message saying what is wrong with it."""
     loc = data.get("location")
-    path: object = _first(data, "path", "file", "filename", "file_path", "filepath")
-    line: object = _first(data, "line", "start_line", "line_start", "lines", "line_range", "line_number", "start")
-    end: object = _first(data, "end_line", "line_end", "end")
+    path: object = first_present(data, "path", "file", "filename", "file_path", "filepath")
+    line: object = first_present(data, *LINE_KEYS)
+    end: object = first_present(data, *END_KEYS)
     if isinstance(loc, dict):
         inner = {str(k).lower(): v for k, v in loc.items()}
-        path = path if path is not None else _first(inner, "path", "file", "filename")
-        line = line if line is not None else _first(inner, "line", "start_line", "start", "lines")
-        end = end if end is not None else _first(inner, "end_line", "end", "line_end")
+        path = path if path is not None else first_present(inner, "path", "file", "filename")
+        line = line if line is not None else first_present(inner, "line", "start_line", "start", "lines")
+        end = end if end is not None else first_present(inner, "end_line", "end", "line_end")
     elif isinstance(loc, str) and loc.strip():
         match = _LOCATION_TEXT.match(loc.strip())
         if match:
@@ -93,11 +98,11 @@ def _parse_location(data: dict[str, Any]) -> Location | str:
         if match and match["start"]:
             path = match["path"].strip()
             line, end = (match["start"], end if end is not None else match["end"]) if line is None else (line, end)
-    start_n, end_n = _line_range(line)
+    start_n, end_n = line_range(line)
     if isinstance(start_n, str):
         return start_n
     if end is not None:
-        end_value, _ = _line_range(end)
+        end_value, _ = line_range(end)
         if isinstance(end_value, int):  # an unusable end_line is dropped: the start line is still a location
             end_n = end_value
     if start_n is None:
@@ -109,15 +114,15 @@ def _parse_location(data: dict[str, Any]) -> Location | str:
     return Location(path, start_n, end_n)
 
 
-def _line_range(value: object) -> tuple[int | None | str, int | None]:
+def line_range(value: object) -> tuple[int | None | str, int | None]:
     """(start, end) from 10, "10", "L10-L20", [10, 20]; start is a message string when the value is unusable."""
     if value is None:
         return None, None
     if isinstance(value, bool):
         return f"line {value!r} is not a line number", None
     if isinstance(value, (list, tuple)) and 1 <= len(value) <= 2:
-        first, _ = _line_range(value[0])
-        last, _ = _line_range(value[-1])
+        first, _ = line_range(value[0])
+        last, _ = line_range(value[-1])
         if isinstance(first, str) or isinstance(last, str):
             return f"line {short_repr(value, 40)} is not a line range", None
         return first, last if isinstance(last, int) else None

@@ -16,14 +16,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
-from repo_auditor.findings.finding import (
-    MAX_TEXT_CHARS,
-    Finding,
-    FindingParseProblem,
-    Location,
-    Severity,
-    short_repr,
-)
+from repo_auditor.findings.finding import MAX_TEXT_CHARS, Finding, FindingParseProblem, Severity
+from repo_auditor.findings.locations import Location, short_repr
 
 SCHEMA_VERSION = 1
 

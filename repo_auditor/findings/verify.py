@@ -29,7 +29,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Protocol, Sequence
 
 from repo_auditor.errors import RepoAuditorError
-from repo_auditor.findings.finding import Finding, Location, clean_evidence, parse_findings
+from repo_auditor.findings.finding import Finding, clean_evidence, parse_findings
+from repo_auditor.findings.locations import Location
 from repo_auditor.findings.report import Coverage, ModelUsage, RepoInfo, Report
 from repo_auditor.tools.paths import normalize_path
 

@@ -298,6 +298,9 @@ def test_evidence_given_as_a_list_of_lines_is_matched_in_order_not_necessarily_a
     ({"title": "t", "path": "app/web.py:4", "line": "return find_user(conn, request.args['name'])",
       "end_line": "None", "evidence": "Called without validation."}, ("app/web.py", 4),
      "return find_user(conn, request.args['name'])"),
+    # the same shift under another line key: every line key is cleared, not only "line"
+    ({"title": "t", "path": "app/db.py:9", "start_line": "query = q % name", "line_end": "return q",
+      "evidence": "Built by hand."}, ("app/db.py", 9), "query = q % name"),
 ])
 def test_code_written_where_the_line_number_belongs_becomes_the_evidence(raw, location, evidence):
     finding = Finding.from_model(raw)
