@@ -320,7 +320,8 @@ def _escape_stray_quotes(text: str, close_at_newline: bool = False) -> str:
         elif char == '"':
             if not in_string:
                 in_string, is_key = True, bool(containers) and containers[-1] == "{" and expect_key
-            elif _ends_string(text[i + 1:i + 200].lstrip(), is_key, containers[-1] if containers else None):
+            elif _ends_string(*_NEXT_TWO.match(text, i + 1).groups(""), is_key,
+                              containers[-1] if containers else None):
                 in_string = False
             else:
                 out.append("\\")
@@ -344,21 +345,24 @@ def _structure(char: str, containers: list[str], expect_key: bool) -> bool:
     return expect_key
 
 
-def _ends_string(rest: str, is_key: bool, container: str | None) -> bool:
-    """Whether a quote followed by ``rest`` (whitespace stripped) can end the string: a key before ``:``; a value
-    before the closing bracket of its own container when a ``,``, bracket or the end follows it, or before a ``,``
-    followed by what can come next there (a key's quote in an object; a value in an array). So
-    ``"f(\\"a", (b,))"`` and ``["the args["name"] value"]`` keep their inner quotes."""
-    following = rest[:1]
+# The next two characters that are not whitespace (either may be missing): what follows a quote, and what follows that.
+_NEXT_TWO = re.compile(r"\s*(\S)?\s*(\S)?")
+
+
+def _ends_string(following: str, after: str, is_key: bool, container: str | None) -> bool:
+    """Whether a quote can end its string when the text after it goes on with ``following`` and then ``after`` (the
+    next non-whitespace characters; "" at the end): a key before ``:``; a value before the closing bracket of its
+    own container when a ``,``, bracket or the end comes after, or before a ``,`` followed by what can come next
+    there (a key's quote in an object; a value in an array). So ``"f(\\"a", (b,))"`` and ``["the args["name"]
+    value"]`` keep their inner quotes."""
     if not following:
         return True
     if is_key:
         return following == ":"
     if following == ",":
-        after = rest[1:].lstrip()[:1]
         return not after or after in ('"}/' if container == "{" else '"{[]/-0123456789tfnNT')  # "/": a // note
     closes = (following == "}" and container == "{") or (following == "]" and container == "[")
-    return closes and rest[1:].lstrip()[:1] in ("", ",", "}", "]")  # `args["name"] value`: not the end
+    return closes and after in ("", ",", "}", "]")  # `args["name"] value`: not the end
 
 
 _JSON_WORDS = {"null": None, "true": True, "false": False}

@@ -217,6 +217,8 @@ def test_small_model_answers_keep_their_outer_object_and_whole_strings(reply, an
     ('{"a": ["x", 2, true, {"c": null}], "b": "y"}', {"a": ["x", 2, True, {"c": None}], "b": "y"}),
     ('{"a": "f("q", (1,))", "b": "k"}', {"a": 'f("q", (1,))', "b": "k"}),
     ('{"a": ["say "hi"] now", "z"]}', {"a": ['say "hi"] now', "z"]}),
+    # what follows a quote is read past any run of whitespace, not within a window
+    ('{"a": "say "hi"' + " " * 300 + 'there", "b": 1}', {"a": 'say "hi"' + " " * 300 + "there", "b": 1}),
 ])
 def test_stray_quote_repair_leaves_json_alone_and_reads_the_inner_quotes(reply, expected):
     assert extract_json_object(reply) == expected
