@@ -22,6 +22,7 @@ from typing import Any, Callable
 from repo_auditor.errors import ConfigurationError
 from repo_auditor.rlm.lm import Usage
 from repo_auditor.rlm.prediction import Prediction
+from repo_auditor.rlm.provider import litellm_module, model_price
 from repo_auditor.rlm.reply import extract_json_object
 from repo_auditor.rlm.settings import takes_max_tokens
 from repo_auditor.rlm.trace import NullTrace, TraceWriter
@@ -87,8 +88,6 @@ def estimate_prompt_tokens(repo: Any) -> int:
 def context_window(model: str | None) -> tuple[int, str]:
     """The model's input window in tokens and where that figure comes from."""
     if model:
-        from repo_auditor.rlm.provider import litellm_module
-
         try:
             info = litellm_module().get_model_info(model)
         except Exception:  # litellm raises for models missing from its table
@@ -121,8 +120,8 @@ def choose_strategy(requested: str, repo: Any, model: str | None, reply_tokens: 
 
 def resolve_samples(requested: int | str, model: Any) -> tuple[int, str]:
     """(direct answers to ask for, why) for the ``samples`` setting: a whole number is taken as given; "auto" is 1
-    for a model with a price and ``UNPRICED_SAMPLES`` for one without (``model``: an LM or a model name; an LM's own
-    prices, ``LM(input_cost_per_token=...)``, count before litellm's table, and a zero price counts as none)."""
+    for a model with a price and ``UNPRICED_SAMPLES`` for one without (``model``: an LM or a model name; ``LM.price``
+    puts the prices given to the LM before litellm's table; a zero price counts as none)."""
     if requested != "auto":
         if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
             raise ConfigurationError(f"samples must be 1 or more, or \"auto\", got {requested!r}")
@@ -136,13 +135,12 @@ def resolve_samples(requested: int | str, model: Any) -> tuple[int, str]:
 
 
 def _priced(model: Any) -> bool:
-    own = getattr(model, "input_cost_per_token", None), getattr(model, "output_cost_per_token", None)
-    if own[0] is not None and own[1] is not None:
-        return own[0] + own[1] > 0
-    from repo_auditor.rlm.provider import model_price
-
-    found = model_price(model if isinstance(model, str) or model is None else getattr(model, "model", None))
-    return found is not None and found[0] + found[1] > 0
+    """Whether calls to ``model`` (a name, or an LM and its ``price``) cost money."""
+    if isinstance(model, str):
+        price = model_price(model)
+    else:  # an LM-like object without ``price`` is looked up by its name
+        price = model.price if hasattr(model, "price") else model_price(getattr(model, "model", None))
+    return price is not None and price[0] + price[1] > 0
 
 
 def render_files(repo: Any, redact_secrets: bool = True) -> str:

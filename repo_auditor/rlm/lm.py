@@ -27,6 +27,7 @@ from repo_auditor.rlm.provider import (
     classify_failure,
     litellm_module,
     loaded_litellm,
+    model_price,
     provider_of,
     to_error,
 )
@@ -362,6 +363,14 @@ class LM:
         except Exception:  # litellm raises for models missing from its price table: the cost is unknown
             return None
 
+    @property
+    def price(self) -> tuple[float, float] | None:
+        """USD per input and per output token: the prices given to the constructor, else litellm's table; None when
+        neither has one (a local or self-hosted model)."""
+        if self.input_cost_per_token is not None and self.output_cost_per_token is not None:
+            return self.input_cost_per_token, self.output_cost_per_token
+        return model_price(self.model)
+
     # -- diagnosis -------------------------------------------------------------------------------------------
 
     def check(self) -> ModelCheck:
@@ -374,12 +383,7 @@ class LM:
                 f"{self.model}: litellm cannot tell the provider; use a name with its provider prefix, "
                 f"e.g. openai/gpt-4o or anthropic/claude-sonnet-4-5"
             )
-        try:
-            info = litellm.get_model_info(self.model)
-            priced = info.get("input_cost_per_token") is not None
-        except Exception:  # get_model_info raises for models missing from litellm's table
-            priced = False
-        priced = priced or self.input_cost_per_token is not None
+        priced = self.price is not None
         missing: tuple[str, ...] = ()
         if provider is not None and not self._api_key:
             try:

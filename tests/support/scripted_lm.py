@@ -78,9 +78,9 @@ class ScriptedLM:
     ):
         self.model = model
         self.cost = cost  # cost of each plain-string reply; a ScriptedReply sets its own
-        # USD per input / output token, as LM(input_cost_per_token=...): a priced (hosted) model unless None, which
-        # makes it a local one (samples="auto" then asks the direct prompt 3 times)
-        self.input_cost_per_token, self.output_cost_per_token = price or (None, None)
+        # USD per input / output token, as LM.price: a priced (hosted) model unless None, which makes it a local one
+        # (samples="auto" then asks the direct prompt 3 times)
+        self.price = price
         self.usage = Usage()
         self.requests: list[list[dict]] = []
         self.overrides: list[dict[str, Any]] = []  # keyword overrides of each request, parallel to .requests
