@@ -313,8 +313,8 @@ def parse_tree(language: str, source: bytes) -> Tree:
     """The syntax tree of ``source`` in ``language`` (a grammar name: after ``source_language``).
 
     Long runs of number-only lines (generated tables) are blanked first (``data_tables``): same offsets, same
-    definitions, a fraction of the nodes."""
-    return Parser(_grammar(language).language).parse(blank_data_runs(source))  # a parser per call: cheap, safe across threads
+    definitions, a fraction of the nodes. A parser per call: cheap, and safe across threads."""
+    return Parser(_grammar(language).language).parse(blank_data_runs(source))
 
 
 def tree_definitions(language: str, tree: Tree) -> list[Definition]:
