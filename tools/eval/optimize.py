@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="repo-auditor-gepa-") as tmp:
         tasks = run.load_tasks(sets, Path(args.workdir or tmp), args.limit)
-        with run.model_endpoint(args) as api_base:
+        with run.model_endpoint(args.api_base, args.local_model) as api_base:
             lm = run.make_lm(args, api_base)
             reflection = lm if not args.reflection_model else LM(
                 args.reflection_model, api_base=args.reflection_api_base, api_key=args.reflection_api_key,

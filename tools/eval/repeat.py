@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools.eval.local_model import LocalServer  # noqa: E402
+from tools.eval.run import model_endpoint  # noqa: E402
 
 FIXTURE = ROOT / "fixtures" / "audit_repo"
 QUESTION = "Where is user input passed to SQL without parameters?"
@@ -90,10 +90,8 @@ def main() -> int:
         print(f"{hits} of {args.runs} runs found and verified the SQL injection in {EXPECTED[0]}")
         return 0
 
-    if args.api_base:
-        return rounds(args.api_base)
-    with LocalServer(args.model) as server:
-        return rounds(server.api_base)
+    with model_endpoint(args.api_base, args.model) as api_base:
+        return rounds(api_base)
 
 
 if __name__ == "__main__":

@@ -162,14 +162,14 @@ def load_tasks(sets: list[str], root: Path, limit: int | None) -> list[Task]:
 
 
 @contextmanager
-def model_endpoint(args: argparse.Namespace) -> Iterator[str]:
-    """``--api-base`` as given, or the local model's server for the duration."""
-    if args.api_base:
-        yield args.api_base
+def model_endpoint(api_base: str | None, local_model: str) -> Iterator[str]:
+    """``api_base`` as given, or the server of ``local_model`` ("1.5b", "0.5b") for the duration."""
+    if api_base:
+        yield api_base
         return
     from tools.eval.local_model import LocalServer
 
-    with LocalServer(args.local_model) as server:
+    with LocalServer(local_model) as server:
         yield server.api_base
 
 
@@ -187,6 +187,16 @@ def budgets_from(args: argparse.Namespace) -> Any:
                    max_reply_tokens=args.max_reply_tokens)
 
 
+def _samples(text: str) -> int | str:
+    """--samples, read by the product's own setting parser."""
+    from repo_auditor.config.schema import samples
+
+    try:
+        return samples(text, True)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sets", default=",".join(SETS), help=f"comma-separated task sets ({', '.join(SETS)})")
@@ -202,8 +212,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-iterations", type=int, default=6)
     p.add_argument("--max-llm-calls", type=int, default=10)
     p.add_argument("--max-reply-tokens", type=int, default=1024)
-    p.add_argument("--samples", default="1", help='direct answers per task: a number or "auto" (the product\'s '
-                   'default: 3 for a model without a price); 1 keeps the task-set figures comparable')
+    p.add_argument("--samples", default=1, type=_samples,
+                   help='direct answers per task: a number or "auto" (the product\'s default: 3 for a model without '
+                   'a price); 1 keeps the task-set figures comparable')
     p.add_argument("--json", default=None, help="also write every row to this JSON file")
     p.add_argument("--workdir", default=None, help="where the task repositories are written (default: a temp dir)")
     return p
@@ -221,13 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="repo-auditor-eval-") as tmp:
         tasks = load_tasks(sets, Path(args.workdir or tmp), args.limit)
         results: dict[str, list[Row]] = {}
-        with model_endpoint(args) as api_base:
+        with model_endpoint(args.api_base, args.local_model) as api_base:
             lm = make_lm(args, api_base)
             for strategy in strategies:
                 rows = []
                 for task in tasks:
-                    samples = int(args.samples) if args.samples.isdigit() else args.samples
-                    row = run_task(task, lm, strategy, budgets_from(args), samples=samples)
+                    row = run_task(task, lm, strategy, budgets_from(args), samples=args.samples)
                     print(f"  {strategy} {task.id}: location {_mark(row.location)}, {row.seconds:.0f} s"
                           + (f", {row.error}" if row.error else ""), file=sys.stderr, flush=True)
                     rows.append(row)
