@@ -280,7 +280,7 @@ class RepoAuditor:
             source,  # evidence as the model saw it; no secret in the report
             repo_info=RepoInfo.from_remote(str(repo.root), repo.ref, repo.commit, repo.remote_url()),
             coverage=Coverage(), usage=(), trajectory=[step.to_dict() for step in prediction.trajectory],
-            synthesizer=synth,
+            synthesizer=synth, answers=prediction.iterations if direct else 1,
         )
         completion = getattr(synth, "completion", None)
         if completion is not None:
@@ -390,7 +390,7 @@ def audit(
     """Audit the repository at ``path`` (optionally at ``ref``) to answer ``question``; returns a verified Report.
     ``strategy``: "auto" (direct when the files in scope fit the model's window), "rlm" or "direct". ``samples``:
     direct answers asked for (every sample's findings kept, the best-verified answer shown); "auto" asks once for a
-    model with a price and ``UNPRICED_SAMPLES`` (3) times for one without (a local or self-hosted model).
+    model with a price and ``UNPRICED_SAMPLES`` (8) times for one without (a local or self-hosted model).
 
     Render it with ``repo_auditor.render(report)`` (Markdown) or ``render(report, "json")``.
     """

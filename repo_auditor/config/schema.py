@@ -169,7 +169,7 @@ SETTINGS: tuple[Setting, ...] = (
             "rlm or direct"),
     Setting("samples", samples, "auto",
             "direct strategy: answers asked for; every answer's findings are kept and verified (helps small models); "
-            "auto: 3 for a model with no price (local or self-hosted), else 1"),
+            "auto: 8 for a model with no price (local or self-hosted), else 1"),
     Setting("max_depth", whole_number(1), 1,
             "levels of runs: 2 or more lets the model start child runs (rlm_query)", NARROW),
     Setting("include", globs, (), "only files matching one of these globs (gitignore syntax)", SCOPE),

@@ -6,6 +6,7 @@ Order of work in ``build_report``::
     synthesizer(question, answer, ...)  optional model step (merge, reword); plugged in by the caller
     verify_findings(findings, repo)     every cited location re-read at the audited ref
     dedupe(...) then rank(...)          identical findings merged; verified first, then severity, then path/line
+    (merge_same_place(...)              instead, for several answers to one prompt: one finding per place)
 
 Verification runs after the model step on purpose: whatever the model writes last is still checked against the code.
 
@@ -91,14 +92,17 @@ def build_report(
     trajectory: Iterable[dict[str, Any]] = (),
     synthesizer: Synthesizer | None = None,
     window: int = DEFAULT_WINDOW,
+    answers: int = 1,
 ) -> Report:
     """Turn the model's submitted answer and findings into a Report: parse, optional model step, verify, dedupe,
-    rank. ``submission`` is whatever the model passed as findings (list, dict, or JSON text)."""
+    rank. ``submission`` is whatever the model passed as findings (list, dict, or JSON text); ``answers`` > 1: it
+    holds the findings of that many answers to one prompt, merged by place (``merge_same_place``)."""
     findings, problems = parse_findings(submission)
     answer = answer if isinstance(answer, str) else str(answer)
     if synthesizer is not None:
         answer, findings = synthesizer(question, answer, findings)
-    findings = rank(dedupe(verify_findings(findings, repo, window=window)))
+    checked = verify_findings(findings, repo, window=window)
+    findings = merge_same_place(checked, answers) if answers > 1 else rank(dedupe(checked))
     return Report(
         question=question, answer=answer, findings=tuple(findings), coverage=coverage, repo=repo_info,
         usage=tuple(usage), trajectory=tuple(trajectory), problems=tuple(problems),
@@ -134,6 +138,28 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
         if key not in best or rank_key(finding) < rank_key(best[key]):
             best[key] = finding
     return list(best.values())
+
+
+def merge_same_place(findings: Iterable[Finding], answers: int) -> list[Finding]:
+    """One finding per place (path, first and last line, after verification) out of the findings of ``answers``
+    answers to the same prompt (the direct strategy's samples), in place of ``dedupe``.
+
+    A small model asked eight times reports the same flaw under several titles and quotes the line with other
+    whitespace or quote marks, so fingerprints differ; at the same verified place they are the same claim. Each
+    place keeps its best-ranked finding with the note "reported N times in M answers", and how often is a signal of
+    its own (self-consistency): within a verification status, places more answers agree on come first, then as
+    ``rank`` orders them."""
+    places: dict[tuple[str, int | None, int | None], list[Finding]] = {}
+    for finding in findings:
+        where = finding.location
+        places.setdefault((where.path, where.line, where.end_line or where.line), []).append(finding)
+    merged = []
+    for group in places.values():
+        best = min(group, key=rank_key)
+        times = "once" if len(group) == 1 else f"{len(group)} times"
+        merged.append((len(group), replace(best, notes=(*best.notes, f"reported {times} in {answers} answers"))))
+    merged.sort(key=lambda item: (rank_key(item[1])[0], -item[0], rank_key(item[1])))
+    return [finding for _, finding in merged]
 
 
 def _verify(finding: Finding, repo: SourceTree, window: int, cache: dict[str, list[str] | str]) -> Finding:

@@ -12,6 +12,7 @@ from repo_auditor.audit.direct import UNKNOWN_WINDOW_TOKENS, choose_strategy, es
 from repo_auditor.audit.pipeline import SYNTHESIS_PROMPT, LMSynthesizer, audit
 from repo_auditor.audit.placeholders import placeholder_problem
 from repo_auditor.findings import parse_findings
+from repo_auditor.report import render
 from repo_auditor.repository import Repository
 from tests.gitrepo import FIXTURES, GitRepo
 from tests.support.scripted_lm import ScriptedLM
@@ -158,8 +159,8 @@ def test_samples_must_be_positive(shop):
         audit(shop, QUESTION, lm=ScriptedLM([]), strategy="direct", samples=0)
 
 
-def test_auto_samples_ask_a_model_without_a_price_three_times(shop):
-    """samples="auto" (the default): one answer from a priced model, three from one without a price (a local or
+def test_auto_samples_ask_a_model_without_a_price_eight_times(shop):
+    """samples="auto" (the default): one answer from a priced model, eight from one without a price (a local or
     self-hosted model, where another answer costs time, not money) or with a zero price."""
     from repo_auditor.audit.direct import UNPRICED_SAMPLES, resolve_samples
 
@@ -168,9 +169,9 @@ def test_auto_samples_ask_a_model_without_a_price_three_times(shop):
     assert len(audit(shop, QUESTION, lm=priced, strategy="direct").findings) == 1 and len(priced.requests) == 1
     local = ScriptedLM([right] * UNPRICED_SAMPLES, price=None)
     report = audit(shop, QUESTION, lm=local, strategy="direct")
-    assert len(local.requests) == UNPRICED_SAMPLES == 3
-    assert "3 samples (auto: the model has no price" in report.run.strategy
-    assert resolve_samples("auto", ScriptedLM(price=(0.0, 0.0)))[0] == 3
+    assert len(local.requests) == UNPRICED_SAMPLES == 8
+    assert "8 samples (auto: the model has no price" in report.run.strategy
+    assert resolve_samples("auto", ScriptedLM(price=(0.0, 0.0)))[0] == 8
     assert resolve_samples(2, ScriptedLM(price=None)) == (2, "asked for")
     from repo_auditor.errors import ConfigurationError
 
@@ -182,7 +183,7 @@ def test_auto_samples_read_litellms_price_table():
     from repo_auditor.audit.direct import resolve_samples
 
     assert resolve_samples("auto", "openai/gpt-4o-mini")[0] == 1  # priced in litellm's table
-    assert resolve_samples("auto", "openai/some-local-model")[0] == 3
+    assert resolve_samples("auto", "openai/some-local-model")[0] == 8
 
 
 
@@ -198,3 +199,38 @@ def test_a_finding_whose_line_holds_the_code_is_verified_where_that_code_is(shop
     assert (finding.location.path, finding.location.line, finding.verified) == ("app/db.py", 9, True)
     assert finding.evidence == SQL_LINE
     assert finding.explanation.startswith("The query string is constructed directly")
+
+
+def test_the_same_place_in_several_answers_is_one_finding_noting_how_often(shop):
+    """Eight answers name the same two places under five titles (tools/eval/transcripts/
+    fixture-sql-1.5b-8samples-2026-12-02-run1): one finding per place, the best-ranked one, noting how many times the
+    answers reported it; at the same status, the place more answers agree on comes first."""
+    caller = "return find_user(conn, request.args['name'])"  # other quote marks: verified, the code is shown
+    replies = [_direct_reply("app/web.py", 6, caller, "caller"),
+               _direct_reply("app/db.py", 9, SQL_LINE, "query"),
+               json.dumps({"answer": "nothing", "findings": []}),
+               _direct_reply("app/web.py", 6, "conn.execute('SELECT * FROM users WHERE name = ?', (name,))", "x"),
+               json.dumps({"answer": "caller again", "findings": [
+                   {"title": "SQL Injection Vulnerability", "severity": "critical", "path": "app/web.py", "line": 6,
+                    "evidence": caller, "explanation": "passes the name on"}]}),
+               _direct_reply("app/db.py", 9, "    " + SQL_LINE, "query again"),
+               _direct_reply("app/db.py", 10, "return conn.execute(query).fetchall()", "the execute line"),
+               _direct_reply("app/web.py", 6, caller, "caller, third time")]
+    report = audit(shop, QUESTION, lm=ScriptedLM(replies), strategy="direct", samples=8)
+    places = [(f.location.path, f.location.line, f.verified, f.notes[-1]) for f in report.findings]
+    assert places == [
+        ("app/web.py", 6, True, "reported 4 times in 8 answers"),
+        ("app/db.py", 9, True, "reported 2 times in 8 answers"),
+        ("app/db.py", 10, True, "reported once in 8 answers"),
+    ]
+    assert report.findings[0].severity.label == "critical"  # the best-ranked of its place
+    assert "reported 4 times in 8 answers" in render(report)
+
+
+def test_one_answer_is_not_merged_by_place(shop):
+    two_titles = json.dumps({"answer": "a", "findings": [
+        {"title": "SQL injection", "severity": "high", "path": "app/db.py", "line": 9, "evidence": SQL_LINE},
+        {"title": "Unescaped name", "severity": "low", "path": "app/db.py", "line": 9, "evidence": SQL_LINE}]})
+    report = audit(shop, QUESTION, lm=ScriptedLM([two_titles]), strategy="direct", samples=1)
+    assert [f.title for f in report.findings] == ["SQL injection", "Unescaped name"]
+    assert all(not f.notes for f in report.findings)

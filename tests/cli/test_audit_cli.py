@@ -228,16 +228,18 @@ def test_a_directory_named_like_a_subcommand(runner, server, tmp_path):
 
 def test_auto_strategy_answers_a_small_repository_directly(runner, server, shop):
     """The fake server's model (``openai/x``) has no price, like a local one: the default ``--samples auto`` asks
-    the direct prompt 3 times, and the report says so and why."""
-    for _ in range(3):
+    the direct prompt 8 times, and the report says so and why; the eight answers' identical findings are one per
+    place."""
+    for _ in range(8):
         server.enqueue(synthesis_reply())  # the direct reply has the same shape as a synthesis
     result = audit(runner, server, shop.path, "--strategy", "auto", "--max-reply-tokens", "1000")
     assert result.exit_code == 0, result.stderr
-    assert len(server.chat_requests) == 3
-    assert "3 samples (auto: the model has no price (local or self-hosted)" in result.stdout
+    assert len(server.chat_requests) == 8
+    assert "8 samples (auto: the model has no price (local or self-hosted)" in result.stdout
+    assert result.stdout.count("reported 8 times in 8 answers") == 2
     server.enqueue(synthesis_reply())
     once = audit(runner, server, shop.path, "--strategy", "auto", "--samples", "1")
-    assert once.exit_code == 0 and len(server.chat_requests) == 4 and "samples" not in once.stdout
+    assert once.exit_code == 0 and len(server.chat_requests) == 9 and "samples" not in once.stdout
     body = server.chat_requests[0].body
     assert body["max_tokens"] == 1000
     assert " 9 |     " + SQL_LINE in body["messages"][0]["content"]

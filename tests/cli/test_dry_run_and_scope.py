@@ -52,7 +52,7 @@ def test_audit_dry_run_estimates_the_strategy_that_would_run(runner, server, sho
 def test_dry_run_with_an_unpriced_model_and_a_cost_cap(runner, server, shop):
     unpriced = runner.invoke(main, [str(shop.path), QUESTION, "-m", "openai/x", "--dry-run", "--strategy", "auto"])
     assert unpriced.exit_code == 0 and "cost        unknown" in unpriced.stdout
-    assert "3 samples (auto: the model has no price" in unpriced.stdout and "3 calls with every file" in unpriced.stdout
+    assert "8 samples (auto: the model has no price" in unpriced.stdout and "8 calls with every file" in unpriced.stdout
     nameless = runner.invoke(main, [str(shop.path), QUESTION, "--dry-run", "--strategy", "auto"])
     assert nameless.exit_code == 0 and "samples" not in nameless.stdout and "1 call with every file" in nameless.stdout
     bad = runner.invoke(main, [str(shop.path), QUESTION, "-m", "openai/x", "--dry-run", "--samples", "many"])

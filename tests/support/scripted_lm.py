@@ -79,7 +79,7 @@ class ScriptedLM:
         self.model = model
         self.cost = cost  # cost of each plain-string reply; a ScriptedReply sets its own
         # USD per input / output token, as LM.price: a priced (hosted) model unless None, which makes it a local one
-        # (samples="auto" then asks the direct prompt 3 times)
+        # (samples="auto" then asks the direct prompt 8 times)
         self.price = price
         self.usage = Usage()
         self.requests: list[list[dict]] = []

@@ -5,7 +5,7 @@
 
 Each run is the real command in a fresh process (``audit-repo fixtures/audit_repo "Where is user input passed to SQL
 without parameters?" --model openai/qwen --format json``, plus whatever follows ``--``, e.g. ``--samples 1``; the
-default ``--samples auto`` asks this unpriced model for 3 answers), and counts as a hit when the report holds a
+default ``--samples auto`` asks this unpriced model for 8 answers), and counts as a hit when the report holds a
 *verified* finding in ``app/db.py`` overlapping lines 9-10 (the query built with ``%``). Prints one line per run and the total ("4 of 5 runs found and verified it"). Without ``--api-base`` the
 local model is started (``local_model.py``) and stopped at the end. ``--keep NAME`` copies each run's trace to
 ``transcripts/NAME-runK.jsonl``.

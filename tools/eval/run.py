@@ -213,7 +213,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-llm-calls", type=int, default=10)
     p.add_argument("--max-reply-tokens", type=int, default=1024)
     p.add_argument("--samples", default=1, type=_samples,
-                   help='direct answers per task: a number or "auto" (the product\'s default: 3 for a model without '
+                   help='direct answers per task: a number or "auto" (the product\'s default: 8 for a model without '
                    'a price); 1 keeps the task-set figures comparable')
     p.add_argument("--json", default=None, help="also write every row to this JSON file")
     p.add_argument("--workdir", default=None, help="where the task repositories are written (default: a temp dir)")
