@@ -141,7 +141,7 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def merge_same_place(findings: Iterable[Finding], answers: int) -> list[Finding]:
-    """One finding per place (path, first and last line, after verification) out of the findings of ``answers``
+    """One finding per place (path and first line, after verification) out of the findings of ``answers``
     answers to the same prompt (the direct strategy's samples), in place of ``dedupe``.
 
     A small model asked eight times reports the same flaw under several titles and quotes the line with other
@@ -149,10 +149,9 @@ def merge_same_place(findings: Iterable[Finding], answers: int) -> list[Finding]
     place keeps its best-ranked finding with the note "reported N times in M answers", and how often is a signal of
     its own (self-consistency): within a verification status, places more answers agree on come first, then as
     ``rank`` orders them."""
-    places: dict[tuple[str, int | None, int | None], list[Finding]] = {}
+    places: dict[tuple[str, int | None], list[Finding]] = {}
     for finding in findings:
-        where = finding.location
-        places.setdefault((where.path, where.line, where.end_line or where.line), []).append(finding)
+        places.setdefault((finding.location.path, finding.location.line), []).append(finding)
     merged = []
     for group in places.values():
         best = min(group, key=rank_key)

@@ -213,7 +213,9 @@ def test_the_same_place_in_several_answers_is_one_finding_noting_how_often(shop)
                json.dumps({"answer": "caller again", "findings": [
                    {"title": "SQL Injection Vulnerability", "severity": "critical", "path": "app/web.py", "line": 6,
                     "evidence": caller, "explanation": "passes the name on"}]}),
-               _direct_reply("app/db.py", 9, "    " + SQL_LINE, "query again"),
+               json.dumps({"answer": "query and its execution", "findings": [  # 9-10 is the place 9 too
+                   {"title": "Potential SQL Injection Risk", "severity": "high", "path": "app/db.py", "line": 9,
+                    "end_line": 10, "evidence": SQL_LINE + "\n    return conn.execute(query).fetchall()"}]}),
                _direct_reply("app/db.py", 10, "return conn.execute(query).fetchall()", "the execute line"),
                _direct_reply("app/web.py", 6, caller, "caller, third time")]
     report = audit(shop, QUESTION, lm=ScriptedLM(replies), strategy="direct", samples=8)
