@@ -24,6 +24,7 @@ from repo_auditor.audit.direct import (
     StrategyChoice,
     choose_strategy,
     resolve_samples,
+    text_entries,
 )
 from repo_auditor.audit.placeholders import placeholder_problem
 from repo_auditor.errors import BudgetExceededError, LMError, RunInterruptedError, SandboxError
@@ -294,6 +295,8 @@ class RepoAuditor:
             cost=total_cost, seconds=time.monotonic() - started, budget_hit=_budget_note(prediction),
             files_total=len(repo.files),
         )
+        if direct:  # no tool was called: the model saw every text file in scope, whole, in its prompt
+            coverage = dataclasses.replace(coverage, files_read={e.path: e.lines for e in text_entries(repo)})
         notes = [getattr(explorer, "last_problem", None), getattr(synth, "last_problem", None)]
         report = dataclasses.replace(report, coverage=coverage, usage=tuple(usage), stopped=stopped,
                                      notes=tuple(n for n in notes if isinstance(n, str) and n),

@@ -94,6 +94,9 @@ def test_a_direct_audit_puts_the_files_in_one_prompt_and_verifies_its_findings(s
     assert report.run.mode == "direct" and "fit the model's window" in report.run.reason
     assert report.to_dict()["run"]["mode"] == "direct"
     assert [u.stage for u in report.usage] == ["direct"]
+    # every text file was in the prompt, so every one counts as read, whole (not "0 of 6 files read")
+    assert report.coverage.files_read == {".env": 1, ".gitignore": 1, "README.md": 3, "app/__init__.py": 0,
+                                          "app/db.py": 14, "app/web.py": 6}
 
 
 def test_a_direct_reply_that_is_not_json_becomes_the_answer_with_a_note(shop):
