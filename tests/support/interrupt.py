@@ -14,8 +14,11 @@ def interrupt_mid_request(server: Any, args: list[str], requests: int = 2) -> tu
     """Run the console script with ``args``, send SIGINT once ``server`` has seen ``requests`` chat requests (the
     last one in flight), and return (exit code, stdout, stderr). A process that does not end is killed, so it is
     not left behind for later tests to trip over."""
+    # SIGINT back to its default in the child: a suite started as a background job (`pytest ... &` from a script)
+    # inherits SIGINT ignored, and Python keeps an ignored SIGINT ignored, so the Ctrl-C would never arrive.
     proc = subprocess.Popen([sys.executable, "-c", "from repo_auditor.cli import run; run()", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while len(server.chat_requests) < requests and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
