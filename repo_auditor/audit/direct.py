@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from repo_auditor.errors import ConfigurationError
+from repo_auditor.errors import BudgetExceededError, ConfigurationError
+from repo_auditor.rlm.deadline import DeadlineExceeded, call_before
 from repo_auditor.rlm.lm import Usage
 from repo_auditor.rlm.prediction import Prediction
 from repo_auditor.rlm.provider import litellm_module, model_price
@@ -168,11 +169,13 @@ class DirectExplorer:
     far more often in three tries than in one. The answer is the one of the sample whose findings verify best (the
     first on a tie); ``verify`` scores a sample's findings (the number that verify), and without it the first
     answer stands. A reply that is not the requested JSON becomes the answer as written, with no findings, and
-    ``last_problem`` says so."""
+    ``last_problem`` says so. ``max_time`` (seconds) bounds the whole run: no sample starts after it, a call in
+    flight is abandoned when it runs out, and the answers already in are the (partial) result, ``finished_by``
+    "max_time"; with no answer yet, ``BudgetExceededError``."""
 
     def __init__(self, repo: Any, lm: Any, *, redact: bool = True, max_reply_tokens: int | None = None,
                  prompt: str = DIRECT_PROMPT, trace: str | None = None, samples: int = 1,
-                 verify: Callable[[list[Any]], int] | None = None):
+                 verify: Callable[[list[Any]], int] | None = None, max_time: float | None = None):
         if samples < 1:
             raise ConfigurationError(f"samples must be 1 or more, got {samples}")
         self.template = prompt
@@ -183,6 +186,7 @@ class DirectExplorer:
         self.max_reply_tokens = max_reply_tokens
         self.samples = samples
         self.verify = verify
+        self.max_time = max_time
         self.last_problem: str | None = None
         self.prompt = ""
 
@@ -197,12 +201,24 @@ class DirectExplorer:
         answers: list[tuple[str, list[Any], str | None]] = []
         writer.write("run_start", signature="direct: repo_tree, question -> answer, findings",
                      inputs={"question": f"str, {len(question)} chars"}, model=getattr(self.lm, "model", None),
-                     limits={**cap, "samples": self.samples})
+                     limits={**cap, "samples": self.samples, "max_time": self.max_time})
+        deadline = None if self.max_time is None else time.monotonic() + self.max_time
+        finished_by = "submit"
         for sample in range(1, self.samples + 1):
             try:
+                left = None if deadline is None else deadline - time.monotonic()
                 writer.write("request", iteration=sample, model=getattr(self.lm, "model", None), messages=messages,
                              purpose="direct")
-                completion = self.lm.complete(messages, **cap)
+                completion = call_before(lambda: self.lm.complete(messages, **cap), left)
+            except DeadlineExceeded:
+                writer.write("deadline", iteration=sample, purpose="direct")
+                if answers:
+                    finished_by = "max_time"
+                    break
+                writer.close()
+                raise BudgetExceededError(f"max_time ({self.max_time:g} s) ran out before the first direct answer",
+                                          budget="max_time", spent=self.max_time or 0.0,
+                                          limit=self.max_time or 0.0) from None
             except BaseException as exc:
                 writer.write("run_error", error=f"{type(exc).__name__}: {exc}")
                 writer.close()
@@ -214,8 +230,8 @@ class DirectExplorer:
                          completion_tokens=completion.completion_tokens, cost=completion.cost,
                          finish_reason=completion.finish_reason, duration=completion.duration)
             answers.append(self._read(completion.text))
-        prediction = self._prediction(answers, usage, self.samples, started, "submit")
-        writer.write("run_end", finished_by="submit", extracted=False, outputs=prediction.outputs,
+        prediction = self._prediction(answers, usage, len(answers), started, finished_by)
+        writer.write("run_end", finished_by=finished_by, extracted=False, outputs=prediction.outputs,
                      usage=usage.to_dict(), duration=prediction.duration)
         writer.close()
         return prediction

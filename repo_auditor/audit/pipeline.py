@@ -249,7 +249,8 @@ class RepoAuditor:
         samples, samples_reason = resolve_samples(self.samples, lm) if direct else (1, "")
         explorer = (DirectExplorer(repo, lm, redact=self.redact, max_reply_tokens=self.budgets.max_reply_tokens,
                                    prompt=self.prompts["direct"], trace=self.trace, samples=samples,
-                                   verify=lambda found: _verified_count(found, source))
+                                   verify=lambda found: _verified_count(found, source),
+                                   max_time=self.budgets.max_time)
                     if direct else self.explorer_factory(tools, self.budgets))
         interrupted: KeyboardInterrupt | None = None
         try:
@@ -258,7 +259,7 @@ class RepoAuditor:
                 file_tree = tools.view.text(file_tree)
             prediction: Prediction = explorer(repo_tree=file_tree, question=question)
             stopped = None if prediction.finished_by == "submit" else Stop(
-                prediction.finished_by, _budget_detail(prediction), self.trace)
+                prediction.finished_by, _budget_detail(prediction, samples if direct else None), self.trace)
         except (LMError, SandboxError, BudgetExceededError, KeyboardInterrupt) as exc:
             prediction = getattr(exc, "partial", None)
             if prediction is None or not (prediction.root_usage.calls or prediction.sub_usage.calls):
@@ -360,7 +361,10 @@ def _usage_fields(usage: Any) -> dict[str, Any]:
             "cost": None if usage.unknown_cost_calls else usage.cost}
 
 
-def _budget_detail(prediction: Prediction) -> str:
+def _budget_detail(prediction: Prediction, samples: int | None = None) -> str:
+    """What stopped the run early, for the report (``samples``: the direct answers asked for, when direct)."""
+    if samples is not None:
+        return f"the {prediction.finished_by} budget ran out after {prediction.iterations} of {samples} answers"
     answer = ("the answer was extracted from the history" if prediction.extracted else "no answer was submitted")
     what = ("the model sent the same code three turns in a row" if prediction.finished_by == "repeated_code"
             else f"the {prediction.finished_by} budget ran out")

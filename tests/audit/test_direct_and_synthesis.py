@@ -239,3 +239,39 @@ def test_one_answer_is_not_merged_by_place(shop):
     report = audit(shop, QUESTION, lm=ScriptedLM([two_titles]), strategy="direct", samples=1)
     assert [f.title for f in report.findings] == ["SQL injection", "Unescaped name"]
     assert all(not f.notes for f in report.findings)
+
+
+def test_max_time_ends_the_answers_with_those_already_in(shop):
+    """--max-time bounds a direct run as it bounds an exploration: a call in flight when time runs out is abandoned,
+    no further sample starts, and the answers already in make a partial report that says how many arrived."""
+    import time as clock
+
+    from repo_auditor.audit.pipeline import Budgets
+
+    def slow(messages):
+        clock.sleep(5)
+        return _direct_reply("app/web.py", 6, "return find_user(conn, request.args['name'])", "late")
+
+    right = _direct_reply("app/db.py", 9, SQL_LINE, "app/db.py:9 formats the name into SQL.")
+    lm = ScriptedLM([right, slow, right], price=None)
+    started = clock.monotonic()
+    report = audit(shop, QUESTION, lm=lm, strategy="direct", samples=3, budgets=Budgets(max_time=1.5))
+    assert clock.monotonic() - started < 4.5  # the 5 s call was abandoned
+    assert len(lm.requests) == 2 and report.partial
+    assert report.stopped.reason == "max_time"
+    assert report.stopped.detail == "the max_time budget ran out after 1 of 3 answers"
+    assert [(f.location.path, f.verified) for f in report.findings] == [("app/db.py", True)]
+
+
+def test_max_time_before_any_answer_is_a_budget_error(shop):
+    import time as clock
+
+    from repo_auditor.audit.pipeline import Budgets
+    from repo_auditor.errors import BudgetExceededError
+
+    def slow(messages):
+        clock.sleep(3)
+        return "{}"
+
+    with pytest.raises(BudgetExceededError, match=r"max_time \(0.5 s\) ran out before the first direct answer"):
+        audit(shop, QUESTION, lm=ScriptedLM([slow]), strategy="direct", samples=2, budgets=Budgets(max_time=0.5))
