@@ -171,11 +171,13 @@ class DirectExplorer:
     answer stands. A reply that is not the requested JSON becomes the answer as written, with no findings, and
     ``last_problem`` says so. ``max_time`` (seconds) bounds the whole run: no sample starts after it, a call in
     flight is abandoned when it runs out, and the answers already in are the (partial) result, ``finished_by``
-    "max_time"; with no answer yet, ``BudgetExceededError``."""
+    "max_time"; with no answer yet, ``BudgetExceededError``. ``max_cost`` (US dollars): no sample starts once the
+    answers so far have cost that much (``finished_by`` "max_cost")."""
 
     def __init__(self, repo: Any, lm: Any, *, redact: bool = True, max_reply_tokens: int | None = None,
                  prompt: str = DIRECT_PROMPT, trace: str | None = None, samples: int = 1,
-                 verify: Callable[[list[Any]], int] | None = None, max_time: float | None = None):
+                 verify: Callable[[list[Any]], int] | None = None, max_time: float | None = None,
+                 max_cost: float | None = None):
         if samples < 1:
             raise ConfigurationError(f"samples must be 1 or more, got {samples}")
         self.template = prompt
@@ -187,6 +189,7 @@ class DirectExplorer:
         self.samples = samples
         self.verify = verify
         self.max_time = max_time
+        self.max_cost = max_cost
         self.last_problem: str | None = None
         self.prompt = ""
 
@@ -205,6 +208,9 @@ class DirectExplorer:
         deadline = None if self.max_time is None else time.monotonic() + self.max_time
         finished_by = "submit"
         for sample in range(1, self.samples + 1):
+            if self.max_cost is not None and answers and usage.cost >= self.max_cost:
+                finished_by = "max_cost"
+                break
             try:
                 left = None if deadline is None else deadline - time.monotonic()
                 writer.write("request", iteration=sample, model=getattr(self.lm, "model", None), messages=messages,

@@ -250,7 +250,7 @@ class RepoAuditor:
         explorer = (DirectExplorer(repo, lm, redact=self.redact, max_reply_tokens=self.budgets.max_reply_tokens,
                                    prompt=self.prompts["direct"], trace=self.trace, samples=samples,
                                    verify=lambda found: _verified_count(found, source),
-                                   max_time=self.budgets.max_time)
+                                   max_time=self.budgets.max_time, max_cost=self.budgets.max_cost)
                     if direct else self.explorer_factory(tools, self.budgets))
         interrupted: KeyboardInterrupt | None = None
         try:

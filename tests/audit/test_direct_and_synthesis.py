@@ -275,3 +275,15 @@ def test_max_time_before_any_answer_is_a_budget_error(shop):
 
     with pytest.raises(BudgetExceededError, match=r"max_time \(0.5 s\) ran out before the first direct answer"):
         audit(shop, QUESTION, lm=ScriptedLM([slow]), strategy="direct", samples=2, budgets=Budgets(max_time=0.5))
+
+
+def test_max_cost_stops_asking_once_the_answers_cost_that_much(shop):
+    from repo_auditor.audit.pipeline import Budgets
+    from tests.support.scripted_lm import ScriptedReply
+
+    right = _direct_reply("app/db.py", 9, SQL_LINE, "app/db.py:9 formats the name into SQL.")
+    lm = ScriptedLM([ScriptedReply(right, cost=0.02), ScriptedReply(right, cost=0.02), right])
+    report = audit(shop, QUESTION, lm=lm, strategy="direct", samples=3, budgets=Budgets(max_cost=0.03))
+    assert len(lm.requests) == 2 and report.partial
+    assert report.stopped.detail == "the max_cost budget ran out after 2 of 3 answers"
+    assert report.coverage.cost == pytest.approx(0.04)
