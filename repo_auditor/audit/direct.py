@@ -204,46 +204,46 @@ class DirectExplorer:
         answers: list[tuple[str, list[Any], str | None]] = []
         writer.write("run_start", signature="direct: repo_tree, question -> answer, findings",
                      inputs={"question": f"str, {len(question)} chars"}, model=getattr(self.lm, "model", None),
-                     limits={**cap, "samples": self.samples, "max_time": self.max_time})
+                     limits={**cap, "samples": self.samples, "max_time": self.max_time, "max_cost": self.max_cost})
         deadline = None if self.max_time is None else time.monotonic() + self.max_time
         finished_by = "submit"
-        for sample in range(1, self.samples + 1):
-            if self.max_cost is not None and answers and usage.cost >= self.max_cost:
-                finished_by = "max_cost"
-                break
-            try:
+        try:
+            for sample in range(1, self.samples + 1):
+                if self.max_cost is not None and answers and usage.cost >= self.max_cost:
+                    finished_by = "max_cost"
+                    break
                 left = None if deadline is None else deadline - time.monotonic()
                 writer.write("request", iteration=sample, model=getattr(self.lm, "model", None), messages=messages,
                              purpose="direct")
-                completion = call_before(lambda: self.lm.complete(messages, **cap), left)
-            except DeadlineExceeded:
-                writer.write("deadline", iteration=sample, purpose="direct")
-                if answers:
+                try:
+                    completion = call_before(lambda: self.lm.complete(messages, **cap), left)
+                except DeadlineExceeded:
+                    writer.write("deadline", iteration=sample, purpose="direct")
+                    if not answers:
+                        limit = self.max_time or 0.0  # set: there is a deadline
+                        raise BudgetExceededError(f"max_time ({limit:g} s) ran out before the first direct answer",
+                                                  budget="max_time", spent=limit, limit=limit) from None
                     finished_by = "max_time"
                     break
-                writer.close()
-                raise BudgetExceededError(f"max_time ({self.max_time:g} s) ran out before the first direct answer",
-                                          budget="max_time", spent=self.max_time or 0.0,
-                                          limit=self.max_time or 0.0) from None
-            except BaseException as exc:
-                writer.write("run_error", error=f"{type(exc).__name__}: {exc}")
-                writer.close()
-                if answers:  # the samples already paid for are kept (a partial report)
-                    exc.partial = self._prediction(answers, usage, sample - 1, started, "error")
-                raise
-            usage.add(completion)
-            writer.write("reply", iteration=sample, text=completion.text, prompt_tokens=completion.prompt_tokens,
-                         completion_tokens=completion.completion_tokens, cost=completion.cost,
-                         finish_reason=completion.finish_reason, duration=completion.duration)
-            answers.append(self._read(completion.text))
-        prediction = self._prediction(answers, usage, len(answers), started, finished_by)
-        writer.write("run_end", finished_by=finished_by, extracted=False, outputs=prediction.outputs,
-                     usage=usage.to_dict(), duration=prediction.duration)
-        writer.close()
-        return prediction
+                except BaseException as exc:
+                    writer.write("run_error", error=f"{type(exc).__name__}: {exc}")
+                    if answers:  # the samples already paid for are kept (a partial report)
+                        exc.partial = self._prediction(answers, usage, started, "error")
+                    raise
+                usage.add(completion)
+                writer.write("reply", iteration=sample, text=completion.text, prompt_tokens=completion.prompt_tokens,
+                             completion_tokens=completion.completion_tokens, cost=completion.cost,
+                             finish_reason=completion.finish_reason, duration=completion.duration)
+                answers.append(self._read(completion.text))
+            prediction = self._prediction(answers, usage, started, finished_by)
+            writer.write("run_end", finished_by=finished_by, extracted=False, outputs=prediction.outputs,
+                         usage=usage.to_dict(), duration=prediction.duration)
+            return prediction
+        finally:
+            writer.close()
 
-    def _prediction(self, answers: list[tuple[str, list[Any], str | None]], usage: Usage, calls: int,
-                    started: float, finished_by: str) -> Prediction:
+    def _prediction(self, answers: list[tuple[str, list[Any], str | None]], usage: Usage, started: float,
+                    finished_by: str) -> Prediction:
         """The best sample's answer with every sample's findings."""
         choosing = self.verify is not None and len(answers) > 1  # one answer needs no scoring (the report verifies)
         scores = [self.verify(findings) if choosing and findings else 0 for _, findings, _ in answers]
@@ -252,7 +252,7 @@ class DirectExplorer:
         self.last_problem = problem
         findings = [finding for _, found, _ in answers for finding in found]
         return Prediction(outputs={"answer": answer, "findings": findings}, usage=usage, root_usage=usage,
-                          finished_by=finished_by, iterations=calls,
+                          finished_by=finished_by, iterations=len(answers),
                           duration=round(time.perf_counter() - started, 4))
 
     @staticmethod
